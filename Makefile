@@ -1,0 +1,87 @@
+# safeunpack: see README.md. Every target works on a fresh Debian machine with
+# Go installed; `make deps` installs the Debian packages the tests need.
+
+GO        ?= go
+BIN       ?= bin/safeunpack
+PKGS      ?= ./...
+# Packages whose tests also run as an unprivileged user (see test-unprivileged).
+UNPRIV_PKGS ?= ./procfs ./pathrs ./layer ./unpack ./cmd/safeunpack
+FUZZTIME  ?= 20s
+STATICCHECK_VERSION ?= v0.8.2
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+DEB_PKGS  ?= crun umoci libarchive-tools attr strace pigz isal skopeo mmdebstrap util-linux hyperfine
+
+.PHONY: all build test test-go test-unprivileged fuzz fuzz-short bench demo lint deps clean generate
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/safeunpack
+
+# deps installs the Debian packages that tests and benchmarks use, once.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# test is the README's test command: the whole suite, then the unprivileged
+# pass and a short fuzz run of every fuzz target.
+test: deps build
+	$(MAKE) test-go
+	$(MAKE) test-unprivileged
+	$(MAKE) fuzz-short
+
+test-go:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+# test-unprivileged compiles each package's tests and runs them as nobody, so
+# the non-privileged part of the suite is exercised even when CI is root.
+test-unprivileged:
+	@if [ "$$(id -u)" != 0 ]; then echo "already unprivileged: test-go covered it"; exit 0; fi; \
+	dir=$$(mktemp -d /tmp/safeunpack-unpriv.XXXXXX); chmod 755 $$dir; \
+	trap 'rm -rf $$dir' EXIT; \
+	for p in $(UNPRIV_PKGS); do \
+		name=$$(echo $$p | tr / _ | tr -d .); \
+		$(GO) test -c -o $$dir/$$name.test $$p || exit 1; \
+		[ -f $$dir/$$name.test ] || continue; \
+		echo "== $$p as nobody"; \
+		( cd $$p && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ TMPDIR=/tmp \
+			$$dir/$$name.test -test.short -test.count=1 ) || exit 1; \
+	done
+
+# fuzz-short runs every fuzz target briefly (FUZZTIME each).
+fuzz-short:
+	@for p in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$p $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=5m
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+demo: build
+	rm -rf /tmp/safeunpack-demo
+	$(BIN) unpack --image testdata/images/demo:latest /tmp/safeunpack-demo
+	ls -l /tmp/safeunpack-demo /tmp/safeunpack-demo/rootfs
+	@command -v crun >/dev/null && crun run --bundle /tmp/safeunpack-demo safeunpack-demo-$$$$ || true
+
+generate:
+	$(GO) generate ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet $(PKGS)
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,144 @@
+package testutil
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// ReexecMode says how a test re-executes itself.
+type ReexecMode string
+
+const (
+	// AsNobody runs the test as uid/gid 65534 in the initial user namespace.
+	AsNobody ReexecMode = "nobody"
+	// InUserNS runs the test as uid/gid 65534 that has unshared a user
+	// namespace mapping itself to root, like `unshare -U -r` run by an
+	// ordinary user: root in the namespace, no privilege over the host's
+	// mount or pid namespaces.
+	InUserNS ReexecMode = "userns"
+	// InUserMountNS is InUserNS plus a new mount namespace (`unshare -U -r -m`).
+	InUserMountNS ReexecMode = "userns-mntns"
+)
+
+// reexecEnv names the environment variable that marks a re-executed child.
+const reexecEnv = "SAFEUNPACK_TEST_REEXEC"
+
+// NobodyID is the uid and gid used for unprivileged runs.
+const NobodyID = 65534
+
+// ReexecChild reports the mode this process was re-executed in, or "" in the
+// parent. A test calls it first; in the child it runs its unprivileged body.
+func ReexecChild() ReexecMode { return ReexecMode(os.Getenv(reexecEnv)) }
+
+// Reexec runs the calling test again in a child process in the given mode and
+// fails the test if the child fails. Only root can create these children; as
+// an ordinary user the test is skipped, since the parent is then itself the
+// unprivileged case. The child sees ReexecChild() == mode; extra environment
+// entries can be passed as "K=V".
+func Reexec(t testing.TB, mode ReexecMode, env ...string) {
+	t.Helper()
+	if !IsRoot() {
+		t.Skip("re-executing as another user requires root; this run is already unprivileged")
+	}
+	bin := exposedTestBinary(t)
+	var parts []string
+	for _, p := range strings.Split(t.Name(), "/") {
+		parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
+	}
+	cmd := exec.Command(bin, "-test.run="+strings.Join(parts, "/"), "-test.count=1", "-test.v")
+	if testing.Short() {
+		cmd.Args = append(cmd.Args, "-test.short")
+	}
+	cmd.Env = append(os.Environ(), reexecEnv+"="+string(mode), "HOME=/", "GOCOVERDIR=")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Dir, _ = os.Getwd()
+	attr := &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: NobodyID, Gid: NobodyID, NoSetGroups: false},
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	switch mode {
+	case AsNobody:
+	case InUserNS, InUserMountNS:
+		attr.Cloneflags = syscall.CLONE_NEWUSER
+		if mode == InUserMountNS {
+			attr.Cloneflags |= syscall.CLONE_NEWNS
+		}
+		attr.Credential = nil
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: NobodyID, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: NobodyID, Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+	default:
+		t.Fatalf("unknown reexec mode %q", mode)
+	}
+	cmd.SysProcAttr = attr
+	var out bytes.Buffer
+	cmd.Stdout = io.MultiWriter(&out)
+	cmd.Stderr = &out
+	err := cmd.Run()
+	t.Logf("child (%s) output:\n%s", mode, out.String())
+	if err != nil {
+		t.Fatalf("child (%s) failed: %v", mode, err)
+	}
+	if strings.Contains(out.String(), "no tests to run") || !strings.Contains(out.String(), "--- ") {
+		t.Fatalf("child (%s) ran no test", mode)
+	}
+}
+
+// exposedTestBinary copies the running test binary to a directory every user
+// can read, since go test's build directory is private to its owner.
+func exposedTestBinary(t testing.TB) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "safeunpack-reexec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(self))
+	in, err := os.Open(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// PrivateTempDir returns a fresh directory that the unprivileged child of
+// Reexec can write: t.TempDir chowned to NobodyID when running as root.
+func PrivateTempDir(t testing.TB) string {
+	t.Helper()
+	d := t.TempDir()
+	if IsRoot() {
+		if err := os.Chown(d, NobodyID, NobodyID); err != nil {
+			t.Fatal(err)
+		}
+		// Parents of t.TempDir are 0700 root: let the child reach it.
+		for p := filepath.Dir(d); p != os.TempDir() && p != "/" && p != "."; p = filepath.Dir(p) {
+			_ = os.Chmod(p, 0o755)
+		}
+	}
+	return d
+}
