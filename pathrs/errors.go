@@ -45,9 +45,10 @@ var (
 	// "a/.."): libpathrs refuses these the same way. It matches EINVAL.
 	ErrRootIsNotAllowed error = &errnoError{"pathrs: operation not allowed on the root itself", unix.EINVAL}
 
-	// ErrTooManyEntries means RemoveAll gave up because the tree kept growing
-	// underneath it (see [Dir.RemoveAll]). It matches EAGAIN.
-	ErrTooManyEntries error = &errnoError{"pathrs: directory keeps growing during removal", unix.EAGAIN}
+	// ErrTooManyEntries means a directory listing passed the caller's limit,
+	// or RemoveAll gave up because the tree kept growing underneath it (see
+	// [Dir.RemoveAll]). It matches EAGAIN.
+	ErrTooManyEntries error = &errnoError{"pathrs: too many directory entries", unix.EAGAIN}
 )
 
 // Compile-time check that the sentinels are comparable with errors.Is.

@@ -16,6 +16,10 @@ import (
 type ReexecMode string
 
 const (
+	// AsSelf re-runs the test with the same credentials, for tests that
+	// must change process-wide state (a seccomp filter) in a throwaway
+	// process.
+	AsSelf ReexecMode = "self"
 	// AsNobody runs the test as uid/gid 65534 in the initial user namespace.
 	AsNobody ReexecMode = "nobody"
 	// InUserNS runs the test as uid/gid 65534 that has unshared a user
@@ -40,19 +44,30 @@ func ReexecChild() ReexecMode { return ReexecMode(os.Getenv(reexecEnv)) }
 // Reexec runs the calling test again in a child process in the given mode and
 // fails the test if the child fails. Only root can create these children; as
 // an ordinary user the test is skipped, since the parent is then itself the
-// unprivileged case. The child sees ReexecChild() == mode; extra environment
+// unprivileged case (AsSelf works for anybody). The child sees ReexecChild() == mode; extra environment
 // entries can be passed as "K=V".
 func Reexec(t testing.TB, mode ReexecMode, env ...string) {
 	t.Helper()
-	if !IsRoot() {
-		t.Skip("re-executing as another user requires root; this run is already unprivileged")
-	}
-	bin := exposedTestBinary(t)
 	var parts []string
 	for _, p := range strings.Split(t.Name(), "/") {
 		parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
 	}
-	cmd := exec.Command(bin, "-test.run="+strings.Join(parts, "/"), "-test.count=1", "-test.v")
+	ReexecPattern(t, mode, strings.Join(parts, "/"), env...)
+}
+
+// ReexecPattern is Reexec for the tests matching a -test.run pattern: the
+// way to run a package's non-privileged tests again as nobody or in a user
+// namespace from a root run.
+func ReexecPattern(t testing.TB, mode ReexecMode, pattern string, env ...string) {
+	t.Helper()
+	if !IsRoot() && mode != AsSelf {
+		t.Skip("re-executing as another user requires root; this run is already unprivileged")
+	}
+	if ReexecChild() != "" && mode != AsSelf {
+		t.Skip("already a re-executed child")
+	}
+	bin := exposedTestBinary(t)
+	cmd := exec.Command(bin, "-test.run="+pattern, "-test.count=1", "-test.v")
 	if testing.Short() {
 		cmd.Args = append(cmd.Args, "-test.short")
 	}
@@ -64,6 +79,8 @@ func Reexec(t testing.TB, mode ReexecMode, env ...string) {
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	switch mode {
+	case AsSelf:
+		attr.Credential = nil
 	case AsNobody:
 	case InUserNS, InUserMountNS:
 		attr.Cloneflags = syscall.CLONE_NEWUSER
@@ -79,10 +96,10 @@ func Reexec(t testing.TB, mode ReexecMode, env ...string) {
 	}
 	cmd.SysProcAttr = attr
 	var out bytes.Buffer
-	cmd.Stdout = io.MultiWriter(&out)
+	cmd.Stdout = &out
 	cmd.Stderr = &out
 	err := cmd.Run()
-	t.Logf("child (%s) output:\n%s", mode, out.String())
+	t.Logf("child (%s) %q output:\n%s", mode, cmd.Args, out.String())
 	if err != nil {
 		t.Fatalf("child (%s) failed: %v", mode, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -12,8 +13,21 @@ import (
 	"github.com/safeunpack/safeunpack/internal/linux"
 )
 
-// IsRoot reports whether the test runs with euid 0.
-func IsRoot() bool { return os.Geteuid() == 0 }
+// IsRoot reports whether the test runs as root of the initial user
+// namespace: euid 0 and able to create a device node, which root of a child
+// user namespace never is (so "root" tests that chown to arbitrary ids or
+// make devices skip there).
+var IsRoot = sync.OnceValue(func() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	dir, err := os.MkdirTemp("", "safeunpack-rootprobe-")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	return unix.Mknod(filepath.Join(dir, "null"), unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))) == nil
+})
 
 // RequireRoot skips the test unless it runs as root.
 func RequireRoot(t testing.TB) {
