@@ -2,7 +2,6 @@ package pathrs
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,31 +69,9 @@ func isSymlinkAt(dirfd int, name string) bool {
 }
 
 // chmodViaProcfs changes the mode of the inode of the O_PATH descriptor fd
-// through /proc/thread-self/fd/N, reached with the verified procfs handle:
-// the fd directory is opened through procfs (so it is the real one), the
-// magic link N is checked to be on the same mount as that directory (no
-// bind mount on top of it), and fchmodat(2) follows it to the inode.
-func chmodViaProcfs(fd int, mode uint32) error {
-	fdDir, err := procfs.Open(procfs.ProcThreadSelf, "fd", unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return err
-	}
-	defer fdDir.Close()
-	dirfd := int(fdDir.Fd())
-	name := strconv.Itoa(fd)
-	dirID, _, _, err := linux.StatxMountID(dirfd, "", unix.AT_EMPTY_PATH)
-	if err != nil {
-		return err
-	}
-	linkID, _, _, err := linux.StatxMountID(dirfd, name, 0)
-	if err != nil {
-		return err
-	}
-	if dirID != linkID {
-		return procfs.ErrUnsafeProcfs
-	}
-	return linux.RetryEINTR(func() error { return unix.Fchmodat(dirfd, name, mode, 0) })
-}
+// through /proc/thread-self/fd/N, reached with the verified procfs handle
+// (see [procfs.ChmodFd]: the magic link must be genuine).
+var chmodViaProcfs = procfs.ChmodFd
 
 // timespec converts a time for utimensat(2); the zero time leaves the
 // timestamp unchanged (UTIME_OMIT).
