@@ -213,7 +213,7 @@ func TestOpenFlags(t *testing.T) {
 const unprivilegedTests = "^Test(Resolve|OpenFlags|CreateFile|Mkdir|MknodFifo|Symlink|Hardlink|Remove|Rename$|Chmod|Utimes|Xattrs|HandleReopen|DirOps)"
 
 func TestUnprivileged(t *testing.T) {
-	for _, mode := range []testutil.ReexecMode{testutil.AsNobody, testutil.InUserNS} {
+	for _, mode := range []testutil.ReexecMode{testutil.AsNobody, testutil.InUserNSRoot} {
 		t.Run(string(mode), func(t *testing.T) {
 			testutil.ReexecPattern(t, mode, unprivilegedTests)
 		})

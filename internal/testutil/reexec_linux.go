@@ -22,13 +22,22 @@ const (
 	AsSelf ReexecMode = "self"
 	// AsNobody runs the test as uid/gid 65534 in the initial user namespace.
 	AsNobody ReexecMode = "nobody"
-	// InUserNS runs the test as uid/gid 65534 that has unshared a user
-	// namespace mapping itself to root, like `unshare -U -r` run by an
-	// ordinary user: root in the namespace, no privilege over the host's
-	// mount or pid namespaces.
+	// InUserNS runs the test in a new user namespace that maps only
+	// NobodyID, like `unshare -U` run by root without -r: the child keeps
+	// host uid 0, which the namespace does not map, so it is the overflow
+	// uid 65534 there and has no capabilities after exec.
 	InUserNS ReexecMode = "userns"
-	// InUserMountNS is InUserNS plus a new mount namespace (`unshare -U -r -m`).
+	// InUserMountNS is InUserNS plus a new mount namespace.
 	InUserMountNS ReexecMode = "userns-mntns"
+	// InUserNSRoot runs the test as root of a new user namespace whose
+	// root is mapped to NobodyID, like `unshare -U -r` run by user nobody:
+	// every capability inside that namespace, none over the host's pid or
+	// mount namespaces (so mounting procfs, or anything in the host mount
+	// namespace, is refused).
+	InUserNSRoot ReexecMode = "userns-root"
+	// InUserMountNSRoot is InUserNSRoot plus a new mount namespace owned
+	// by the user namespace (`unshare -U -r -m`).
+	InUserMountNSRoot ReexecMode = "userns-root-mntns"
 )
 
 // reexecEnv names the environment variable that marks a re-executed child.
@@ -44,8 +53,8 @@ func ReexecChild() ReexecMode { return ReexecMode(os.Getenv(reexecEnv)) }
 // Reexec runs the calling test again in a child process in the given mode and
 // fails the test if the child fails. Only root can create these children; as
 // an ordinary user the test is skipped, since the parent is then itself the
-// unprivileged case (AsSelf works for anybody). The child sees ReexecChild() == mode; extra environment
-// entries can be passed as "K=V".
+// unprivileged case (AsSelf works for anybody). The child sees
+// ReexecChild() == mode; extra environment entries can be passed as "K=V".
 func Reexec(t testing.TB, mode ReexecMode, env ...string) {
 	t.Helper()
 	var parts []string
@@ -53,6 +62,13 @@ func Reexec(t testing.TB, mode ReexecMode, env ...string) {
 		parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
 	}
 	ReexecPattern(t, mode, strings.Join(parts, "/"), env...)
+}
+
+// ReexecUserNSRoot is Reexec; it remains for the user-namespace-root modes'
+// callers.
+func ReexecUserNSRoot(t testing.TB, mode ReexecMode, env ...string) {
+	t.Helper()
+	Reexec(t, mode, env...)
 }
 
 // ReexecPattern is Reexec for the tests matching a -test.run pattern: the
@@ -63,49 +79,54 @@ func ReexecPattern(t testing.TB, mode ReexecMode, pattern string, env ...string)
 	if !IsRoot() && mode != AsSelf {
 		t.Skip("re-executing as another user requires root; this run is already unprivileged")
 	}
-	if ReexecChild() != "" && mode != AsSelf {
-		t.Skip("already a re-executed child")
+	attr, err := reexecAttr(mode)
+	if err != nil {
+		t.Fatal(err)
 	}
-	bin := exposedTestBinary(t)
-	cmd := exec.Command(bin, "-test.run="+pattern, "-test.count=1", "-test.v")
+	cmd := exec.Command(exposedTestBinary(t), "-test.run="+pattern, "-test.count=1", "-test.v")
 	if testing.Short() {
 		cmd.Args = append(cmd.Args, "-test.short")
 	}
 	cmd.Env = append(os.Environ(), reexecEnv+"="+string(mode), "HOME=/", "GOCOVERDIR=")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir, _ = os.Getwd()
-	attr := &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: NobodyID, Gid: NobodyID, NoSetGroups: false},
-		Pdeathsig:  syscall.SIGKILL,
-	}
-	switch mode {
-	case AsSelf:
-		attr.Credential = nil
-	case AsNobody:
-	case InUserNS, InUserMountNS:
-		attr.Cloneflags = syscall.CLONE_NEWUSER
-		if mode == InUserMountNS {
-			attr.Cloneflags |= syscall.CLONE_NEWNS
-		}
-		attr.Credential = nil
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: NobodyID, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: NobodyID, Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
-	default:
-		t.Fatalf("unknown reexec mode %q", mode)
-	}
 	cmd.SysProcAttr = attr
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	err := cmd.Run()
-	t.Logf("child (%s) %q output:\n%s", mode, cmd.Args, out.String())
+	err = cmd.Run()
+	t.Logf("child (%s) output:\n%s", mode, out.String())
 	if err != nil {
 		t.Fatalf("child (%s) failed: %v", mode, err)
 	}
 	if strings.Contains(out.String(), "no tests to run") || !strings.Contains(out.String(), "--- ") {
 		t.Fatalf("child (%s) ran no test", mode)
 	}
+}
+
+// reexecAttr builds the credentials and namespaces of a child.
+func reexecAttr(mode ReexecMode) (*syscall.SysProcAttr, error) {
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	nobodyMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: NobodyID, Size: 1}}
+	switch mode {
+	case AsSelf:
+	case AsNobody:
+		attr.Credential = &syscall.Credential{Uid: NobodyID, Gid: NobodyID}
+	case InUserNS, InUserMountNS, InUserNSRoot, InUserMountNSRoot:
+		attr.Cloneflags = syscall.CLONE_NEWUSER
+		if mode == InUserMountNS || mode == InUserMountNSRoot {
+			attr.Cloneflags |= syscall.CLONE_NEWNS
+		}
+		attr.UidMappings, attr.GidMappings = nobodyMap, nobodyMap
+		attr.GidMappingsEnableSetgroups = false
+		if mode == InUserNSRoot || mode == InUserMountNSRoot {
+			// Ids inside the new namespace: its root, which is host nobody.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+		}
+	default:
+		return nil, &os.PathError{Op: "reexec", Path: string(mode), Err: syscall.EINVAL}
+	}
+	return attr, nil
 }
 
 // exposedTestBinary copies the running test binary to a directory every user
