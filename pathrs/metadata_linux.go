@@ -79,7 +79,9 @@ func timespec(t time.Time) unix.Timespec {
 	if t.IsZero() {
 		return unix.Timespec{Nsec: unix.UTIME_OMIT}
 	}
-	return unix.NsecToTimespec(t.UnixNano())
+	// Seconds and nanoseconds separately: UnixNano overflows outside the
+	// years 1678 to 2262, and tar headers can carry any time.
+	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
 // utimesAt sets access and modification times with nanoseconds on dirfd/name

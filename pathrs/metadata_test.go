@@ -314,3 +314,25 @@ func TestDirOps(t *testing.T) {
 		c.Check(t)
 	})
 }
+
+// TestUtimesFarDates: times far outside UnixNano's range (tar headers can
+// carry them) are set exactly.
+func TestUtimesFarDates(t *testing.T) {
+	c := resolveTree(t)
+	r, err := OpenRoot(c.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// 2400 is past UnixNano's 2262 and inside every common filesystem's range
+	// (ext4 stops at 2446).
+	for _, when := range []time.Time{time.Date(2400, 6, 1, 0, 0, 0, 7, time.UTC)} {
+		if err := r.Utimes("target", when, when); err != nil {
+			t.Fatal(err)
+		}
+		st := statAt(t, filepath.Join(c.Root, "target"))
+		if st.Mtim.Sec != when.Unix() || st.Mtim.Nsec != int64(when.Nanosecond()) {
+			t.Fatalf("Utimes(%v): got %d.%09d", when, st.Mtim.Sec, st.Mtim.Nsec)
+		}
+	}
+}

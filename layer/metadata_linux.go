@@ -1,0 +1,187 @@
+package layer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/safeunpack/safeunpack/internal/linux"
+	"github.com/safeunpack/safeunpack/pathrs"
+)
+
+// target is what metadata is applied to: a regular file through the
+// descriptor we created it with (fchown, fchmod, fsetxattr, futimens: no
+// path at all), or a name in a resolved directory ("" for the directory
+// itself) through pathrs, which never follows the final component.
+type target struct {
+	f    *os.File
+	dir  *pathrs.Dir
+	name string
+	// kind decides what applies: no mode for symlinks, and which xattr
+	// failures the kernel imposes (user.* is refused on symlinks and
+	// special files).
+	kind entryKind
+}
+
+func fileTarget(f *os.File) target { return target{f: f, kind: kindFile} }
+
+func nameTarget(d *pathrs.Dir, name string, kind entryKind) target {
+	return target{dir: d, name: name, kind: kind}
+}
+
+// withFd runs fn with the file's descriptor, keeping the file alive.
+func (t target) withFd(fn func(fd int) error) error {
+	err := fn(int(t.f.Fd()))
+	runtime.KeepAlive(t.f)
+	return err
+}
+
+// applyMetadata applies an entry's metadata in the only safe order:
+// ownership first (chown clears setuid, setgid and security.capability),
+// then the mode (exact, independent of the umask), then xattrs, then times
+// (last, since the other steps do not touch mtime but a later write would).
+// merged reports a directory entry over an existing directory: xattrs it
+// has that the entry lacks are removed ("attributes MUST be replaced").
+func (a *applier) applyMetadata(t target, e *entry, merged bool) error {
+	if err := a.applyOwner(t, e); err != nil {
+		return err
+	}
+	if t.kind != kindSymlink {
+		if err := t.chmod(e.mode); err != nil {
+			return fmt.Errorf("chmod %#o: %w", e.mode, err)
+		}
+	}
+	if err := a.applyXattrs(t, e, merged); err != nil {
+		return err
+	}
+	atime, mtime := entryTimes(e)
+	if err := t.utimes(atime, mtime); err != nil {
+		return fmt.Errorf("set times: %w", err)
+	}
+	return nil
+}
+
+// applyOwner is the single place where ownership is applied, so that
+// rootless extraction (issue 6) can replace it: record the owner in an
+// xattr instead of failing with EPERM.
+func (a *applier) applyOwner(t target, e *entry) error {
+	uid, err := a.cfg.uids.toHost(e.uid)
+	if err != nil {
+		return err
+	}
+	gid, err := a.cfg.gids.toHost(e.gid)
+	if err != nil {
+		return err
+	}
+	if a.cfg.rootless {
+		// Issue 6: keep uid:gid (e.g. in user.rootlesscontainers) instead.
+		return nil
+	}
+	if err := t.chown(uid, gid); err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("chown %d:%d: %w (as an unprivileged user use rootless mode; with a user namespace, "+
+				"the ids must be inside its mapping, see /etc/subuid and /etc/subgid)", uid, gid, err)
+		}
+		return fmt.Errorf("chown %d:%d: %w", uid, gid, err)
+	}
+	return nil
+}
+
+// impliedDirMetadata gives a directory this package created on its own
+// (an implied parent) mode 0755 and, with a uid/gid map, the mapped root's
+// ownership.
+func (a *applier) impliedDirMetadata(d *pathrs.Dir) error {
+	t := nameTarget(d, "", kindDir)
+	if !a.cfg.rootless {
+		uid, uok := a.cfg.uids.rootHost()
+		gid, gok := a.cfg.gids.rootHost()
+		if uok || gok {
+			if !uok {
+				uid = -1
+			}
+			if !gok {
+				gid = -1
+			}
+			if err := t.chown(uid, gid); err != nil {
+				return fmt.Errorf("chown: %w", err)
+			}
+		}
+	}
+	if err := t.chmod(0o755); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	return nil
+}
+
+func (t target) chown(uid, gid int) error {
+	if t.f != nil {
+		return t.withFd(func(fd int) error {
+			return linux.RetryEINTR(func() error { return unix.Fchown(fd, uid, gid) })
+		})
+	}
+	return t.dir.Lchown(t.name, uid, gid)
+}
+
+func (t target) chmod(mode uint32) error {
+	if t.f != nil {
+		return t.withFd(func(fd int) error {
+			return linux.RetryEINTR(func() error { return unix.Fchmod(fd, mode) })
+		})
+	}
+	return t.dir.Chmod(t.name, mode)
+}
+
+func (t target) utimes(atime, mtime time.Time) error {
+	if t.f != nil {
+		// Clamped times (entryTimes) fit UnixNano.
+		ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+		return t.withFd(func(fd int) error {
+			return linux.RetryEINTR(func() error { return unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH) })
+		})
+	}
+	return t.dir.Utimes(t.name, atime, mtime)
+}
+
+func (t target) setxattr(name string, value []byte) error {
+	if t.f != nil {
+		return t.withFd(func(fd int) error {
+			return linux.RetryEINTR(func() error { return unix.Fsetxattr(fd, name, value, 0) })
+		})
+	}
+	return t.dir.Lsetxattr(t.name, name, value, 0)
+}
+
+// Times outside this range are clamped to it: pathrs converts through
+// time.Time.UnixNano, which overflows outside 1678..2262, and no
+// filesystem stores such dates anyway (ext4 ends in 2446, with the kernel
+// clamping). Tar's base-256 fields can encode any int64 seconds.
+var (
+	minTime = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Before(minTime):
+		return minTime
+	case t.After(maxTime):
+		return maxTime
+	}
+	return t
+}
+
+// entryTimes returns the access and modification times to apply: the
+// header's, with a missing access time (plain ustar has none) taken from
+// the modification time, as GNU tar does.
+func entryTimes(e *entry) (atime, mtime time.Time) {
+	mtime = clampTime(e.hdr.ModTime)
+	atime = mtime
+	if !e.hdr.AccessTime.IsZero() {
+		atime = clampTime(e.hdr.AccessTime)
+	}
+	return atime, mtime
+}
