@@ -60,7 +60,7 @@ func Apply(ctx context.Context, root *pathrs.Root, blob io.Reader, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("layer: %w", err)
 	}
-	s := startStream(ctx, blob, cfg.compression, cfg.limits)
+	s := startStream(ctx, blob, cfg.compression, cfg.limits, cfg.gunzip)
 	a := newApplier(root, rootDir, cfg, s)
 	defer a.close()
 	defer s.stopAndWait()

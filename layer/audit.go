@@ -110,7 +110,7 @@ func Audit(ctx context.Context, blob io.Reader, opts Options) (*AuditReport, err
 	if blob == nil {
 		return nil, fmt.Errorf("%w: nil blob", ErrInvalidOptions)
 	}
-	s := startStream(ctx, blob, cfg.compression, cfg.limits)
+	s := startStream(ctx, blob, cfg.compression, cfg.limits, cfg.gunzip)
 	defer s.stopAndWait()
 	er := newEntryReader(s, cfg.limits)
 	defer er.sr.release()

@@ -15,6 +15,9 @@ import (
 // io.ByteReader so that it never reads past a member's end.
 const blobBufferSize = 256 << 10
 
+// gunzipFunc is an external gzip decompressor ([Options.Gunzip]).
+type gunzipFunc = func(io.Reader) (io.ReadCloser, error)
+
 // decompressor is the uncompressed view of a blob plus whatever must be
 // released afterwards.
 type decompressor struct {
@@ -24,7 +27,7 @@ type decompressor struct {
 
 // openDecompressor chooses the decompressor for br (by comp, or by magic
 // bytes for CompressionAuto) and returns it with the compression chosen.
-func openDecompressor(br *bufio.Reader, comp Compression, lim Limits) (*decompressor, Compression, error) {
+func openDecompressor(br *bufio.Reader, comp Compression, lim Limits, gunzip gunzipFunc) (*decompressor, Compression, error) {
 	if comp == CompressionAuto {
 		head, err := br.Peek(magicLen)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -38,6 +41,13 @@ func openDecompressor(br *bufio.Reader, comp Compression, lim Limits) (*decompre
 	case CompressionNone:
 		return &decompressor{r: br, close: func() {}}, comp, nil
 	case CompressionGzip:
+		if gunzip != nil {
+			rc, err := gunzip(br)
+			if err != nil {
+				return nil, comp, fmt.Errorf("starting the gzip decompressor: %w", err)
+			}
+			return &decompressor{r: rc, close: func() { _ = rc.Close() }}, comp, nil
+		}
 		// Multistream (the default): concatenated members are one stream,
 		// as gzip(1) and every unpacker treat them. klauspost's inflate
 		// has no recursion on empty members (CVE-2022-30631 class).

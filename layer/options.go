@@ -2,6 +2,7 @@ package layer
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 )
 
@@ -43,6 +44,15 @@ type Options struct {
 	// Logger receives warnings (each kind once per layer); nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Gunzip, when set, decompresses gzip blobs instead of the built-in
+	// decoder (klauspost/compress). It is given the compressed stream and
+	// returns the uncompressed one, whose Read must report a corrupt or
+	// truncated input as an error, not io.EOF; Close releases it and
+	// stops it early when the layer fails. Single-core inflate is the
+	// ceiling of a gzip layer (performance.md), so a faster external
+	// decoder such as igzip pays; see internal/extgzip. The compressed
+	// stream is still read by this package, so digests are still ours.
+	Gunzip func(compressed io.Reader) (io.ReadCloser, error)
 }
 
 // config is Options after validation, with defaults filled in.
@@ -53,11 +63,12 @@ type config struct {
 	rootless    bool
 	progress    func(Progress)
 	logger      *slog.Logger
+	gunzip      func(io.Reader) (io.ReadCloser, error)
 }
 
 // validate checks every field and fills defaults; it does no I/O.
 func (o *Options) validate() (*config, error) {
-	c := &config{rootless: o.Rootless, progress: o.Progress, logger: o.Logger}
+	c := &config{rootless: o.Rootless, progress: o.Progress, logger: o.Logger, gunzip: o.Gunzip}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}

@@ -72,7 +72,7 @@ type stream struct {
 
 // startStream starts the goroutines reading blob. The caller must call
 // stopAndWait exactly once, on every path.
-func startStream(ctx context.Context, blob io.Reader, comp Compression, lim Limits) *stream {
+func startStream(ctx context.Context, blob io.Reader, comp Compression, lim Limits, gunzip gunzipFunc) *stream {
 	s := &stream{
 		done:   ctx.Done(),
 		ctxErr: ctx.Err,
@@ -81,7 +81,7 @@ func startStream(ctx context.Context, blob io.Reader, comp Compression, lim Limi
 		stop:   make(chan struct{}),
 	}
 	s.wg.Add(2)
-	go s.produce(blob, comp, lim)
+	go s.produce(blob, comp, lim, gunzip)
 	go s.hashLoop()
 	return s
 }
@@ -123,13 +123,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *stream) produce(blob io.Reader, comp Compression, lim Limits) {
+func (s *stream) produce(blob io.Reader, comp Compression, lim Limits, gunzip gunzipFunc) {
 	defer s.wg.Done()
 	defer close(s.hash)
 	defer close(s.data)
 	cr := &countingReader{r: blob, n: &s.compressed}
 	br := bufio.NewReaderSize(cr, blobBufferSize)
-	dec, comp, err := openDecompressor(br, comp, lim)
+	dec, comp, err := openDecompressor(br, comp, lim, gunzip)
 	s.comp = comp
 	if err != nil {
 		s.err = s.classify(cr, comp, lim, err)

@@ -31,6 +31,9 @@ func ApplyLayerFile(ctx context.Context, layerPath, rootfs string, opts Options)
 	if layerPath == "" || rootfs == "" {
 		return nil, fmt.Errorf("%w: empty layer or rootfs path", ErrInvalidOptions)
 	}
+	if err := opts.checkGunzipOutside(rootfs); err != nil {
+		return nil, err
+	}
 	f, size, err := openLayerFile(layerPath)
 	if err != nil {
 		return nil, err

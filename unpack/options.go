@@ -2,6 +2,7 @@ package unpack
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/safeunpack/safeunpack/layer"
@@ -55,6 +56,17 @@ type Options struct {
 
 	// Logger receives info and warning lines; nil means slog.Default().
 	Logger *slog.Logger
+
+	// Gunzip, when set, replaces the built-in gzip decoder (see
+	// [layer.Options.Gunzip]); the CLI sets it from --gunzip with an
+	// external igzip or pigz (internal/extgzip). Digests are computed by
+	// this package either way.
+	Gunzip func(compressed io.Reader) (io.ReadCloser, error)
+	// GunzipPath is the absolute path of the program behind Gunzip, if
+	// any: recorded in safeunpack.json, and refused when it lies inside
+	// the bundle or rootfs being written (a program from the image must
+	// never run).
+	GunzipPath string
 }
 
 // Progress is a snapshot of an operation's progress, passed to
@@ -159,5 +171,6 @@ func (o *Options) layerOptions(mediaType string, progress func(layer.Progress)) 
 		Rootless:  o.Rootless,
 		Progress:  progress,
 		Logger:    o.logger(),
+		Gunzip:    o.Gunzip,
 	}
 }

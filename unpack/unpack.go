@@ -41,6 +41,9 @@ func Unpack(ctx context.Context, ref Reference, bundle string, opts Options) (_ 
 	if bundle == "" {
 		return nil, fmt.Errorf("%w: empty bundle path", ErrInvalidOptions)
 	}
+	if err := opts.checkGunzipOutside(bundle); err != nil {
+		return nil, err
+	}
 	want, explicit := HostPlatform(), false
 	if opts.Platform != "" {
 		want, _ = ParsePlatform(opts.Platform) // validated above
@@ -194,6 +197,9 @@ func applyLayer(ctx context.Context, l *layout, root *pathrs.Root, desc v1.Descr
 		return nil, err
 	}
 	defer br.Close()
+	// For a plain tar layer the DiffID the layer package computes is the
+	// blob's sha256: hash once.
+	deferred := t.canonical == v1.MediaTypeImageLayer && br.deferDigestTo()
 	var r io.Reader = br
 	if tracker != nil {
 		r = &countingReader{r: br, t: tracker}
@@ -215,6 +221,11 @@ func applyLayer(ctx context.Context, l *layout, root *pathrs.Root, desc v1.Descr
 	if br.err != nil && !errors.Is(br.err, io.EOF) {
 		return nil, br.err
 	}
+	if err != nil && deferred {
+		if verr := br.verifyFromStart(); verr != nil {
+			return nil, verr
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("applying %s %s: %w", what, desc.Digest, err)
 	}
@@ -222,6 +233,11 @@ func applyLayer(ctx context.Context, l *layout, root *pathrs.Root, desc v1.Descr
 	// always checked.
 	if err := br.Drain(); err != nil {
 		return nil, err
+	}
+	if deferred {
+		if err := br.checkDeferred(res.DiffID); err != nil {
+			return nil, err
+		}
 	}
 	if res.DiffID != wantDiffID {
 		return nil, fmt.Errorf("%w: %s %s: uncompressed content hashes to %s, config says %s",

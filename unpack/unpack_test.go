@@ -121,6 +121,18 @@ func TestUnpackBadInput(t *testing.T) {
 			err: ErrDigestMismatch, msg: "@layer2",
 		},
 		{
+			// The header checksum breaks, so the tar reader fails before
+			// the end: the digest must still be what is reported.
+			name: "flipped byte in a plain layer's tar header",
+			setup: func(t *testing.T) string {
+				dir := smallImage(t, nil)
+				_, m := firstManifest(t, dir)
+				flipByte(t, blobFile(dir, m.Layers[2].Digest), 100)
+				return dir
+			},
+			err: ErrDigestMismatch, msg: "@layer2",
+		},
+		{
 			name: "flipped byte in a gzip layer",
 			setup: func(t *testing.T) string {
 				dir := smallImage(t, nil)

@@ -29,6 +29,8 @@ func newApp(st *state) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log `LEVEL`: debug, info, warn or error (logs go to stderr)"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON summary on stdout instead of text"},
+			&cli.StringFlag{Name: "gunzip", Value: "builtin", Usage: "gzip decoder: `builtin` (Go, memory-safe), " +
+				"auto (igzip or pigz from PATH if present, run as nobody when root), igzip, pigz, or an absolute path to one of them"},
 		},
 		Before: func(c *cli.Context) error {
 			level, err := parseLevel(c.String("log-level"))
@@ -37,7 +39,7 @@ func newApp(st *state) *cli.App {
 			}
 			st.setLevel(level)
 			st.json = c.Bool("json")
-			return nil
+			return st.setGunzip(c.String("gunzip"))
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

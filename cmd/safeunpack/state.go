@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/safeunpack/safeunpack/internal/extgzip"
 	"github.com/safeunpack/safeunpack/unpack"
 )
 
@@ -18,6 +20,7 @@ type state struct {
 	logger         *slog.Logger
 	json           bool
 	bar            *progressBar
+	gunzip         *extgzip.Decompressor
 }
 
 func newState(stdout, stderr io.Writer) *state {
@@ -77,7 +80,28 @@ func (st *state) options() unpack.Options {
 	if st.bar != nil {
 		opts.Progress = st.bar.update
 	}
+	if st.gunzip != nil {
+		opts.Gunzip, opts.GunzipPath = st.gunzip.Start, st.gunzip.Path()
+	}
 	return opts
+}
+
+// setGunzip resolves --gunzip once, before any rootfs exists.
+func (st *state) setGunzip(name string) error {
+	if name == "" || name == "builtin" {
+		return nil
+	}
+	d, err := extgzip.Find(name)
+	if name == "auto" && errors.Is(err, extgzip.ErrNotFound) {
+		st.logger.Info("--gunzip auto: no igzip or pigz on PATH, using the built-in decoder")
+		return nil
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--gunzip %s: %w", name, err)}
+	}
+	st.logger.Info("using an external gzip decoder", slog.String("path", d.Path()))
+	st.gunzip = d
+	return nil
 }
 
 // progressDone clears the progress bar, if one was drawn.
