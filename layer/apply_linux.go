@@ -85,6 +85,8 @@ type applier struct {
 	warn     *warnings
 	progress *progressReporter
 	res      Result
+	// rl is the state of a rootless Apply (Options.Rootless), else nil.
+	rl *rootlessState
 
 	// sparseCharge is the logical size of sparse files so far: it counts
 	// against MaxBytes on top of the stream bytes.
@@ -106,11 +108,20 @@ func newApplier(root *pathrs.Root, rootDir *pathrs.Dir, cfg *config, s *stream) 
 	}
 	a.sr, a.tr = a.er.sr, a.er.tr
 	a.times = newDirTimes(cfg.limits.MaxTrackedPaths, a.restoreTimes)
+	if cfg.rootless {
+		a.rl = newRootlessState()
+		a.times.leave, a.times.end = a.leaveGrants, a.finishRootless
+	}
 	a.progress = newProgressReporter(cfg.progress, &s.compressed)
 	return a
 }
 
 func (a *applier) close() {
+	if a.rl != nil {
+		// After an error: give the directories opened up their image
+		// modes back, as far as possible, and close their descriptors.
+		_ = a.rl.grants.restore(func(grant) bool { return true })
+	}
 	a.sr.release()
 	a.parents.closeAll()
 	_ = a.rootDir.Close()
@@ -164,9 +175,11 @@ func (a *applier) applyEntry(hdr *tar.Header) error {
 		a.res.Counts.Ignored++
 		return nil
 	case kindWhiteout:
-		return a.whiteout(e)
+		a.res.Counts.Whiteouts++
+		return a.withAccess(func() error { return a.whiteout(e) }, e.target)
 	case kindOpaque:
-		return a.opaque(e)
+		a.res.Counts.Opaques++
+		return a.withAccess(func() error { return a.opaque(e) }, e.target)
 	}
 	if e.path == rootPath {
 		return a.rootEntry(e)
@@ -174,7 +187,12 @@ func (a *applier) applyEntry(hdr *tar.Header) error {
 	if err := a.times.enter(e.parent); err != nil {
 		return err
 	}
-	d, ps, err := a.parentDir(e.parent)
+	var d *pathrs.Dir
+	var ps parentState
+	err = a.withAccess(func() (err error) {
+		d, ps, err = a.parentDir(e.parent)
+		return err
+	}, e.parent)
 	if err != nil {
 		return err
 	}

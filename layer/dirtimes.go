@@ -28,6 +28,15 @@ type dirTimes struct {
 	stack   []string          // remembered ancestors of the current entry, outermost first
 	pending map[uint64]string // changed out of order; re-applied at the end
 	apply   func(path string, st stamp) error
+	// leave, when set, is told the directory each entry goes into, after
+	// the times of the directories left were restored: a rootless Apply
+	// gives back the modes of the directories it opened up there
+	// (modes_linux.go).
+	leave func(dir string) error
+	// end, when set, runs once every time was restored at the end of the
+	// layer: a rootless Apply restores the remaining modes and logs its
+	// summary lines.
+	end func() error
 }
 
 func newDirTimes(limit int64, apply func(string, stamp) error) *dirTimes {
@@ -78,6 +87,11 @@ func (d *dirTimes) enter(dir string) error {
 		return err
 	}
 	d.stack = d.stack[:keep]
+	if d.leave != nil {
+		if err := d.leave(dir); err != nil {
+			return err
+		}
+	}
 	if len(d.times) == 0 {
 		return nil
 	}
@@ -144,6 +158,9 @@ func (d *dirTimes) finish() error {
 		if err := d.apply(p, st); err != nil {
 			return err
 		}
+	}
+	if d.end != nil {
+		return d.end()
 	}
 	return nil
 }

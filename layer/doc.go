@@ -134,8 +134,58 @@
 //
 // # Rootless
 //
-// Options.Rootless today skips the chown step only (applyOwner in
-// metadata_linux.go is the single place ownership is applied); recording
-// ownership in an xattr, device placeholders and temporary access to
-// restrictive directories are issue 6.
+// With Options.Rootless (a process that cannot chown freely: an
+// unprivileged user, or root of a user namespace) nothing fails for lack of
+// privilege half-way through a layer, and nothing the image says is lost
+// silently:
+//   - Owners: an id inside Options.UIDMap/GIDMap (by default container id
+//     0, the unpacking user itself; in a user namespace, the ids it maps)
+//     is applied with chown; every other id is recorded in the
+//     [RootlessXattr] attribute, user.rootlesscontainers, exactly as umoci
+//     writes it, so that umoci repack and other consumers read it. The
+//     value is protobuf Resource{uint32 uid = 1; uint32 gid = 2}
+//     ([RecordedOwner]), hand-encoded: a field is the image's id, or
+//     [NoopID] (0xFFFFFFFF, "the real owner is right") for an id that was
+//     applied; zero fields are omitted as proto3 does; no attribute at all
+//     when both are NoopID (an entry owned by 0:0). Byte for byte, checked
+//     against umoci 0.4.7 (docs/rootless.md has the evidence; the tests
+//     compare with umoci's output when it is installed): 1000:1000 is
+//     08 e8 07 10 e8 07, 0:1000 is 08 ff ff ff ff 0f 10 e8 07. We chose
+//     this attribute over containers/storage's user.containers.override_stat
+//     because umoci, the other tool that unpacks OCI layouts into bundles
+//     as an ordinary user, writes and reads it, and it records exactly the
+//     owner (override_stat also carries a mode, which the file already
+//     has). Unlike umoci the record is written before the mode, so a file
+//     of mode 0000 (/etc/gshadow) is recorded too (user.* xattrs need write
+//     permission); the kernel refuses user.* xattrs on symlinks and FIFOs,
+//     whose owners are therefore not recorded (one summary warning per
+//     layer, with the count).
+//   - Devices: mknod of a character or block device needs CAP_MKNOD in
+//     the initial user namespace, so a device entry becomes an empty
+//     regular file with the device's mode, owner (recorded) and times, as
+//     umoci does: the path exists for a runtime to bind-mount a device over
+//     and for a later whiteout to find. One warning line per layer says
+//     how many there were. FIFOs are created as usual.
+//   - setuid and setgid bits are applied with the mode after the owner, and
+//     kept wherever the kernel lets the owner keep them (a file's group is
+//     the unpacking user's).
+//   - Restrictive modes: a directory whose mode denies its owner access
+//     (0000, 0500, a lower layer's 0555) stops an ordinary user from
+//     creating, removing or even finding its children; root never notices
+//     (CAP_DAC_OVERRIDE). Modes are applied as the image says at once;
+//     when an operation then fails with EACCES, the directories on its
+//     path that the unpacking user owns and cannot use are opened up
+//     (chmod u+rwx through a descriptor of the directory itself,
+//     fchmodat2, never following) and the operation runs once more. Each
+//     directory opened up is held by an O_PATH descriptor and given its
+//     image mode back through that descriptor, newest first, as soon as
+//     the stream leaves its subtree (in the end-of-layer pass of directory
+//     times at the latest, and on error). A directory entry applied over a
+//     directory that is open at the time updates the mode to give back. At
+//     most 1024 are open at once (a tar written by walking a tree holds at
+//     most its depth); more is a [LimitError] "RestrictedDirectories".
+//   - User xattrs of the image are applied before the mode for the same
+//     reason; those needing privilege (trusted.*, security.capability for
+//     an unprivileged user) are dropped with a warning; a layer's own
+//     user.rootlesscontainers is ignored (the header's owner wins).
 package layer

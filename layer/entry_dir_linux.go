@@ -17,7 +17,7 @@ import (
 func (a *applier) dir(d *pathrs.Dir, e *entry) error {
 	merged := false
 	for attempt := 1; ; attempt++ {
-		err := d.Mkdir(e.name, 0o700)
+		err := a.withAccess(func() error { return d.Mkdir(e.name, 0o700) }, e.parent)
 		if err == nil {
 			break
 		}
@@ -91,11 +91,18 @@ func (a *applier) recordTimes(e *entry) error {
 // restoreTimes re-applies a directory's recorded times (dirTimes calls it
 // when the stream has left the directory, or at the end of the layer). The
 // path is resolved again: its parent in the root, the name itself never
-// followed. A directory that is gone or was replaced is skipped.
+// followed. A directory that is gone or was replaced is skipped. In
+// rootless mode a parent closed again to its owner is opened up for it
+// (withAccess).
 func (a *applier) restoreTimes(p string, st stamp) error {
 	if p == rootPath {
 		return a.rootDir.Utimes("", st.atime, st.mtime)
 	}
+	return a.withAccess(func() error { return a.restoreTimesAt(p, st) }, parentPath(p))
+}
+
+// restoreTimesAt is restoreTimes for a path other than the root.
+func (a *applier) restoreTimesAt(p string, st stamp) error {
 	parent, name := splitPath(p)
 	d, err := a.lookupDir(parent)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {

@@ -10,9 +10,14 @@ import (
 
 // special applies a character device, block device or FIFO entry with
 // mknodat; the node is never opened (metadata goes by name, without
-// following). Devices need CAP_MKNOD; without it this fails with EPERM
-// (the rootless policy for devices is issue 6).
+// following). Devices need CAP_MKNOD in the initial user namespace: a
+// rootless Apply creates an empty regular file in their place instead
+// (placeholder, rootless_linux.go), as umoci does; a privileged one fails
+// with EPERM without it.
 func (a *applier) special(d *pathrs.Dir, ps parentState, e *entry) error {
+	if a.rl != nil && e.kind != kindFifo {
+		return a.placeholder(d, ps, e)
+	}
 	var mode uint32
 	var dev uint64
 	switch e.kind {

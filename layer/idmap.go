@@ -50,20 +50,29 @@ func (m idMapper) identity() bool { return len(m.maps) == 0 }
 // toHost maps a container id (already range-checked by parseEntry) to a
 // host id. An unmapped id is ErrUnmappedID with a hint.
 func (m idMapper) toHost(id int64) (int, error) {
-	if m.identity() {
-		return int(id), nil
-	}
-	for _, r := range m.maps {
-		if id >= int64(r.ContainerID) && id < int64(r.ContainerID)+int64(r.Size) {
-			host := int64(r.HostID) + id - int64(r.ContainerID)
-			if host > maxID {
-				break
-			}
-			return int(host), nil
-		}
+	if host, ok := m.lookup(id); ok {
+		return host, nil
 	}
 	return 0, fmt.Errorf("%w: %s %d is outside every --%s-map range; the image needs more subordinate ids "+
 		"(see /etc/sub%s and newuidmap(1)) or a wider mapping", ErrUnmappedID, m.kind, id, m.kind, m.kind)
+}
+
+// lookup maps a container id to a host id; ok is false when no range
+// holds it (or it would map to (uid_t)-1).
+func (m idMapper) lookup(id int64) (host int, ok bool) {
+	if m.identity() {
+		return int(id), true
+	}
+	for _, r := range m.maps {
+		if id >= int64(r.ContainerID) && id < int64(r.ContainerID)+int64(r.Size) {
+			h := int64(r.HostID) + id - int64(r.ContainerID)
+			if h > maxID {
+				return 0, false
+			}
+			return int(h), true
+		}
+	}
+	return 0, false
 }
 
 // rootHost returns the host id of container id 0, for directories this

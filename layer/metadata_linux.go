@@ -47,6 +47,9 @@ func (t target) withFd(fn func(fd int) error) error {
 // merged reports a directory entry over an existing directory: xattrs it
 // has that the entry lacks are removed ("attributes MUST be replaced").
 func (a *applier) applyMetadata(t target, e *entry, merged bool) error {
+	if a.rl != nil {
+		return a.applyMetadataRootless(t, e, merged)
+	}
 	if err := a.applyOwner(t, e); err != nil {
 		return err
 	}
@@ -65,9 +68,9 @@ func (a *applier) applyMetadata(t target, e *entry, merged bool) error {
 	return nil
 }
 
-// applyOwner is the single place where ownership is applied, so that
-// rootless extraction (issue 6) can replace it: record the owner in an
-// xattr instead of failing with EPERM.
+// applyOwner is the single place where ownership is applied by a
+// privileged Apply; a rootless one applies what it can and records the
+// rest (rootlessOwner, rootless_linux.go).
 func (a *applier) applyOwner(t target, e *entry) error {
 	uid, err := a.cfg.uids.toHost(e.uid)
 	if err != nil {
@@ -76,10 +79,6 @@ func (a *applier) applyOwner(t target, e *entry) error {
 	gid, err := a.cfg.gids.toHost(e.gid)
 	if err != nil {
 		return err
-	}
-	if a.cfg.rootless {
-		// Issue 6: keep uid:gid (e.g. in user.rootlesscontainers) instead.
-		return nil
 	}
 	if err := t.chown(uid, gid); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 )
 
 // Progress is reported to [Options.Progress] while a layer is applied or
@@ -29,13 +30,19 @@ type Options struct {
 	// UIDMap and GIDMap map tar ids (container ids) to host ids; empty
 	// means identity. Ranges must be non-empty, must not overflow 32 bits
 	// and must not overlap. An id outside every range fails the entry with
-	// [ErrUnmappedID].
+	// [ErrUnmappedID], unless Rootless is set.
 	UIDMap, GIDMap []IDMap
-	// Rootless asks for extraction by an unprivileged user: ownership is
-	// not applied with chown. Recording it in an xattr, device
-	// placeholders and temporary access to restrictive directories are
-	// issue 6; today the ownership step is skipped and nothing else
-	// changes.
+	// Rootless asks for extraction by a process that cannot chown to
+	// arbitrary ids (an unprivileged user, or root of a user namespace).
+	// UIDMap and GIDMap then list the ids the process can use: an owner
+	// inside them is applied with chown, and one outside them is recorded
+	// in the [RootlessXattr] attribute instead of being an error. Empty
+	// maps mean umoci's rule: container id 0 is the process itself
+	// (0 maps to the effective uid and gid), every other id is recorded.
+	// Device nodes become empty regular files (placeholders), and
+	// directories whose image mode denies their owner access are opened up
+	// while the layer needs them and given their image mode back. See the
+	// package documentation, section Rootless.
 	Rootless bool
 	// Progress, when set, is called from the applying goroutine now and
 	// then (at most every progressInterval, and once at the end). It must
@@ -61,14 +68,17 @@ type config struct {
 	limits      Limits
 	uids, gids  idMapper
 	rootless    bool
-	progress    func(Progress)
-	logger      *slog.Logger
-	gunzip      func(io.Reader) (io.ReadCloser, error)
+	// euid is the effective uid: in rootless mode only directories it owns
+	// are opened up temporarily.
+	euid     int
+	progress func(Progress)
+	logger   *slog.Logger
+	gunzip   func(io.Reader) (io.ReadCloser, error)
 }
 
 // validate checks every field and fills defaults; it does no I/O.
 func (o *Options) validate() (*config, error) {
-	c := &config{rootless: o.Rootless, progress: o.Progress, logger: o.Logger, gunzip: o.Gunzip}
+	c := &config{rootless: o.Rootless, euid: os.Geteuid(), progress: o.Progress, logger: o.Logger, gunzip: o.Gunzip}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
@@ -80,10 +90,17 @@ func (o *Options) validate() (*config, error) {
 	if c.limits, err = o.Limits.withDefaults(); err != nil {
 		return nil, err
 	}
-	if c.uids, err = newIDMapper("uid", o.UIDMap); err != nil {
+	uidMap, gidMap := o.UIDMap, o.GIDMap
+	if o.Rootless && len(uidMap) == 0 {
+		uidMap = []IDMap{{ContainerID: 0, HostID: uint32(c.euid), Size: 1}}
+	}
+	if o.Rootless && len(gidMap) == 0 {
+		gidMap = []IDMap{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}
+	}
+	if c.uids, err = newIDMapper("uid", uidMap); err != nil {
 		return nil, err
 	}
-	if c.gids, err = newIDMapper("gid", o.GIDMap); err != nil {
+	if c.gids, err = newIDMapper("gid", gidMap); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -21,9 +21,17 @@ const maxReplaceAttempts = 4
 // never truncated or written in place: other hard links to it (possibly
 // into a lower layer, or planted to a host file) keep their contents, and
 // a FIFO or device at the name is never opened (threats.md T14, T21).
+//
+// In rootless mode a creation refused with EACCES (a directory whose mode
+// denies its owner access) is retried once after opening up the parent,
+// and for a hard link the target's parent (withAccess).
 func (a *applier) createReplacing(d *pathrs.Dir, e *entry, create func() error) error {
+	linkParent := e.parent
+	if e.kind == kindHardlink {
+		linkParent = parentPath(e.target)
+	}
 	for attempt := 1; ; attempt++ {
-		err := create()
+		err := a.withAccess(create, e.parent, linkParent)
 		if !errors.Is(err, unix.EEXIST) || attempt == maxReplaceAttempts {
 			return err
 		}
@@ -49,12 +57,12 @@ func (a *applier) removeExisting(d *pathrs.Dir, e *entry) error {
 	case unix.S_IFDIR:
 		a.parents.invalidate()
 		a.times.forget(e.path)
-		err = d.RemoveAll(e.name)
+		err = a.withAccess(func() error { return d.RemoveAll(e.name) }, e.parent)
 	case unix.S_IFLNK:
 		a.parents.invalidate()
-		err = d.Remove(e.name)
+		err = a.withAccess(func() error { return d.Remove(e.name) }, e.parent)
 	default:
-		err = d.Remove(e.name)
+		err = a.withAccess(func() error { return d.Remove(e.name) }, e.parent)
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("replace existing %s: %w", modeKind(st.Mode), err)

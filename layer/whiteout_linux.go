@@ -23,7 +23,6 @@ const pruneBatch = 1024
 // no-op, and the final component is never followed (".wh.link" removes the
 // symlink, not its target). Nothing is created for the whiteout itself.
 func (a *applier) whiteout(e *entry) error {
-	a.res.Counts.Whiteouts++
 	dir, name := splitPath(e.target)
 	if a.track.isNew(dir) {
 		return nil // nothing below a new directory comes from a lower layer
@@ -70,7 +69,6 @@ func (a *applier) whiteout(e *entry) error {
 // "regardless of the ordering"). A missing D is a no-op. Afterwards D has
 // no lower children, so it counts as new for the rest of the layer.
 func (a *applier) opaque(e *entry) error {
-	a.res.Counts.Opaques++
 	dir := e.target
 	if a.track.isNew(dir) {
 		return nil
@@ -165,7 +163,7 @@ func (a *applier) pruneOne(it pruneItem) ([]pruneItem, error) {
 					removed = true
 				}
 				a.times.forget(cp)
-				if err := it.dir.RemoveAll(name); err != nil {
+				if err := a.withAccess(func() error { return it.dir.RemoveAll(name) }, it.path); err != nil {
 					return fail(fmt.Errorf("remove %s: %w", quoteName(cp), err))
 				}
 			case actPrune:
@@ -176,7 +174,11 @@ func (a *applier) pruneOne(it pruneItem) ([]pruneItem, error) {
 				if err != nil {
 					return fail(fmt.Errorf("open %s: %w", quoteName(cp), err))
 				}
-				l, err := it.dir.Open(name, unix.O_RDONLY|unix.O_DIRECTORY)
+				var l *os.File
+				err = a.withAccess(func() (err error) {
+					l, err = it.dir.Open(name, unix.O_RDONLY|unix.O_DIRECTORY)
+					return err
+				}, cp)
 				if err != nil {
 					_ = c.Close()
 					return fail(fmt.Errorf("open %s: %w", quoteName(cp), err))

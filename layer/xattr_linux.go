@@ -32,6 +32,12 @@ func (a *applier) applyXattrs(t target, e *entry, merged bool) error {
 		}
 	}
 	for _, x := range e.xattrs {
+		if a.rl != nil && x.name == RootlessXattr {
+			// The owner a rootless Apply records comes from the header;
+			// a layer's own record would contradict it.
+			a.warn.debugOnce("a rootless unpack ignores "+RootlessXattr+" xattrs in layers", e.hdr.Name, "")
+			continue
+		}
 		err := t.setxattr(x.name, x.value)
 		switch {
 		case err == nil:
@@ -59,7 +65,7 @@ func (a *applier) clearStaleXattrs(t target, e *entry) error {
 		return fmt.Errorf("list xattrs: %w", err)
 	}
 	for _, n := range names {
-		if droppedXattr(n) || hasXattr(e.xattrs, n) {
+		if droppedXattr(n) || hasXattr(e.xattrs, n) || (a.rl != nil && n == RootlessXattr) {
 			continue
 		}
 		err := t.dir.Lremovexattr(t.name, n)

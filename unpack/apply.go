@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,8 @@ import (
 // Unlike [Unpack] it is not atomic (rootfs may be an existing tree that is
 // being modified): on error, entries applied before it stay. It uses
 // Options' Limits, Rootless, UIDMap, GIDMap, Progress and Logger; Platform
-// and Hostname are ignored.
+// and Hostname are ignored. Like Unpack, it detects whether the process is
+// privileged and unpacks rootless when it is not (or when Rootless is set).
 func ApplyLayerFile(ctx context.Context, layerPath, rootfs string, opts Options) (*layer.Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -34,11 +36,18 @@ func ApplyLayerFile(ctx context.Context, layerPath, rootfs string, opts Options)
 	if err := opts.checkGunzipOutside(rootfs); err != nil {
 		return nil, err
 	}
+	own, err := chooseOwnership(&opts, opts.logger())
+	if err != nil {
+		return nil, err
+	}
+	opts.own = own
 	f, size, err := openLayerFile(layerPath)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	_, statErr := os.Lstat(rootfs)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		return nil, fmt.Errorf("creating rootfs: %w", err)
 	}
@@ -47,6 +56,11 @@ func ApplyLayerFile(ctx context.Context, layerPath, rootfs string, opts Options)
 		return nil, fmt.Errorf("opening rootfs %s: %w", rootfs, err)
 	}
 	defer root.Close()
+	if created {
+		if err := own.chownRootfs(root); err != nil {
+			return nil, err
+		}
+	}
 	tracker := newProgressTracker(opts.Progress, 1, size)
 	var r io.Reader = &ctxReader{ctx: ctx, r: f}
 	if tracker != nil {

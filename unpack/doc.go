@@ -49,6 +49,14 @@
 //   - Annotations that runtimes act on with host effects (crun's run.oci.*,
 //     runc's org.criu.*, CRI namespaces) are left out of config.json with a
 //     warning, as image-spec conversion.md allows.
+//   - Ownership follows the process's privilege, read from its uid_map and
+//     gid_map through the verified procfs (internal/userns), never from the
+//     euid alone: root of the initial user namespace applies owners (through
+//     [Options.UIDMap] and [Options.GIDMap], where an unmapped id is an
+//     error); an unprivileged user or root of a user namespace unpacks
+//     rootless, recording what it cannot chown in [layer.RootlessXattr]
+//     (docs/rootless.md). A fake uid_map mounted over /proc/self cannot
+//     make a rootless process act as root.
 //
 // Not guaranteed:
 //

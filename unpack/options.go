@@ -34,16 +34,28 @@ type Options struct {
 	// defaults of the layer package ([layer.Limits]).
 	Limits layer.Limits
 
-	// Rootless asks for an unprivileged unpack: ownership that cannot be
-	// applied is recorded instead (see the layer package), and config.json
-	// gets a user namespace mapping the caller to root. Planned by issue 6;
-	// passed through to [layer.Options].
+	// Rootless forces a rootless unpack: owners that cannot be applied
+	// with chown are recorded in the layer package's [layer.RootlessXattr]
+	// (umoci's user.rootlesscontainers), device nodes become empty
+	// placeholder files, and config.json gets a user namespace mapping the
+	// caller to root, shaped like `runc spec --rootless`. Without it, the
+	// mode follows the process's privilege, read from its uid_map and
+	// gid_map through the verified procfs: an unprivileged user or root of
+	// a user namespace gets a rootless unpack automatically (logged at info
+	// level with the reason), root of the initial user namespace a
+	// privileged one. See docs/rootless.md.
 	Rootless bool
 
 	// UIDMap and GIDMap map container ids to host ids (umoci's
-	// --uid-map C:H:S). Empty means identity. When set, config.json gets a
-	// user namespace with the same mappings. Ranges must be non-empty, must
-	// not overflow 32 bits and must not overlap.
+	// --uid-map C:H:S, see [ParseIDMap]). Empty means identity. For a
+	// privileged unpack every owner is mapped (an id outside every range
+	// is an error matching [layer.ErrUnmappedID] naming the entry) and
+	// config.json gets a user namespace with the same mappings. For a
+	// rootless unpack they only shape config.json's user namespace (and in
+	// a user namespace, which ids are chowned to); an unprivileged caller's
+	// maps must map container id 0 to the caller. Ranges must be
+	// non-empty, must not overflow 32 bits and must not overlap on either
+	// side; at most 340 of each (the kernel's limit for a user namespace).
 	UIDMap, GIDMap []layer.IDMap
 
 	// Hostname is written to config.json; empty means [DefaultHostname].
@@ -67,6 +79,10 @@ type Options struct {
 	// the bundle or rootfs being written (a program from the image must
 	// never run).
 	GunzipPath string
+
+	// own is the ownership decision of the running operation (set by
+	// Unpack and ApplyLayerFile after detection; nil before).
+	own *ownership
 }
 
 // Progress is a snapshot of an operation's progress, passed to
@@ -121,7 +137,15 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// maxIDMapRanges is UID_GID_MAP_MAX_EXTENTS: a user namespace takes at
+// most 340 ranges per map (Linux 4.15 and later), so a config.json with
+// more could never start.
+const maxIDMapRanges = 340
+
 func validateIDMaps(kind string, maps []layer.IDMap) error {
+	if len(maps) > maxIDMapRanges {
+		return fmt.Errorf("%w: %d %s map ranges, more than the kernel's %d", ErrInvalidOptions, len(maps), kind, maxIDMapRanges)
+	}
 	for i, m := range maps {
 		if m.Size == 0 {
 			return fmt.Errorf("%w: %s map %d:%d:%d has size 0", ErrInvalidOptions, kind, m.ContainerID, m.HostID, m.Size)
@@ -130,7 +154,7 @@ func validateIDMaps(kind string, maps []layer.IDMap) error {
 			return fmt.Errorf("%w: %s map %d:%d:%d overflows 32-bit ids", ErrInvalidOptions, kind, m.ContainerID, m.HostID, m.Size)
 		}
 		for _, n := range maps[:i] {
-			if overlaps(m.ContainerID, m.Size, n.ContainerID, n.Size) {
+			if overlaps(m.ContainerID, m.Size, n.ContainerID, n.Size) || overlaps(m.HostID, m.Size, n.HostID, n.Size) {
 				return fmt.Errorf("%w: %s maps %d:%d:%d and %d:%d:%d overlap", ErrInvalidOptions, kind,
 					n.ContainerID, n.HostID, n.Size, m.ContainerID, m.HostID, m.Size)
 			}
@@ -161,9 +185,10 @@ func validateHostname(h string) error {
 }
 
 // layerOptions is the layer.Options for one layer of media type mediaType
-// (empty: detected from magic bytes).
+// (empty: detected from magic bytes), with the ownership decision of the
+// operation (before one is made, the options as given).
 func (o *Options) layerOptions(mediaType string, progress func(layer.Progress)) layer.Options {
-	return layer.Options{
+	lo := layer.Options{
 		MediaType: mediaType,
 		Limits:    o.Limits,
 		UIDMap:    o.UIDMap,
@@ -173,4 +198,8 @@ func (o *Options) layerOptions(mediaType string, progress func(layer.Progress)) 
 		Logger:    o.logger(),
 		Gunzip:    o.Gunzip,
 	}
+	if o.own != nil {
+		lo.UIDMap, lo.GIDMap, lo.Rootless = o.own.layerUIDs, o.own.layerGIDs, o.own.rootless
+	}
+	return lo
 }

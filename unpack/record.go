@@ -57,13 +57,16 @@ type LayerRecord struct {
 type RecordOptions struct {
 	// Platform as requested; empty means the host's (recorded in
 	// HostPlatform).
-	Platform     string       `json:"platform,omitempty"`
-	HostPlatform string       `json:"hostPlatform"`
-	Rootless     bool         `json:"rootless"`
-	UIDMap       []IDMapping  `json:"uidMap,omitempty"`
-	GIDMap       []IDMapping  `json:"gidMap,omitempty"`
-	Limits       layer.Limits `json:"limits"`
-	Hostname     string       `json:"hostname"`
+	Platform     string `json:"platform,omitempty"`
+	HostPlatform string `json:"hostPlatform"`
+	Rootless     bool   `json:"rootless"`
+	// Privilege is what detection found: "root", "root in a user
+	// namespace" or "unprivileged".
+	Privilege string       `json:"privilege,omitempty"`
+	UIDMap    []IDMapping  `json:"uidMap,omitempty"`
+	GIDMap    []IDMapping  `json:"gidMap,omitempty"`
+	Limits    layer.Limits `json:"limits"`
+	Hostname  string       `json:"hostname"`
 }
 
 // IDMapping is one --uid-map or --gid-map range, with runtime-spec's JSON
@@ -83,10 +86,15 @@ func toRecordMaps(maps []layer.IDMap) []IDMapping {
 }
 
 func recordOptions(opts *Options) RecordOptions {
+	privilege := ""
+	if opts.own != nil {
+		privilege = opts.own.info.Mode.String()
+	}
 	return RecordOptions{
+		Privilege:    privilege,
 		Platform:     opts.Platform,
 		HostPlatform: HostPlatform().String(),
-		Rootless:     opts.Rootless,
+		Rootless:     opts.Rootless || (opts.own != nil && opts.own.rootless),
 		UIDMap:       toRecordMaps(opts.UIDMap),
 		GIDMap:       toRecordMaps(opts.GIDMap),
 		Limits:       opts.Limits,

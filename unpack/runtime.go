@@ -1,7 +1,7 @@
 package unpack
 
 import (
-	"os"
+	"fmt"
 	"path"
 	"slices"
 	"sort"
@@ -62,9 +62,10 @@ var unsafeAnnotationPrefixes = []string{
 // runtimeSpec converts the image config to a runtime-spec config.json as
 // image-spec conversion.md describes, with the defaults of `runc spec`
 // (namespaces, mounts, masked and read-only paths, device cgroup) that a
-// runtime needs, a writable rootfs and no terminal. It returns the spec
+// runtime needs, a writable rootfs and no terminal, and the user namespace
+// the ownership decision calls for (addUserNamespace). It returns the spec
 // and warnings about what was left out.
-func runtimeSpec(img *v1.Image, user execUser, opts *Options) (*specs.Spec, []string) {
+func runtimeSpec(img *v1.Image, user execUser, opts *Options, own *ownership) (*specs.Spec, []string) {
 	var warnings []string
 	cfg := img.Config
 	args := append(slices.Clone(cfg.Entrypoint), cfg.Cmd...)
@@ -128,8 +129,8 @@ func runtimeSpec(img *v1.Image, user execUser, opts *Options) (*specs.Spec, []st
 			},
 		},
 	}
-	if opts.Rootless || len(opts.UIDMap) > 0 || len(opts.GIDMap) > 0 {
-		addUserNamespace(s, opts)
+	if own.rootless || len(own.specUIDs) > 0 || len(own.specGIDs) > 0 {
+		warnings = append(warnings, addUserNamespace(s, own)...)
 	}
 	return s, warnings
 }
@@ -237,42 +238,67 @@ func defaultMounts() []specs.Mount {
 	}
 }
 
-// addUserNamespace adds a user namespace with the configured mappings (or,
-// for Rootless without mappings, the caller's ids mapped to root), and for
-// Rootless makes the changes `runc spec --rootless` makes: no network
-// namespace or cgroup resources, sysfs bind-mounted from the host, no gid
-// option on devpts. Issue 6 refines this.
-func addUserNamespace(s *specs.Spec, opts *Options) {
-	uids, gids := toSpecMaps(opts.UIDMap), toSpecMaps(opts.GIDMap)
-	if opts.Rootless && len(uids) == 0 {
-		uids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(os.Geteuid()), Size: 1}}
-	}
-	if opts.Rootless && len(gids) == 0 {
-		gids = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}
-	}
+// addUserNamespace adds a user namespace with the decided mappings and
+// returns warnings. For a rootless bundle it makes the changes
+// `runc spec --rootless` makes (runc's specconv.ToRootless) and crun's
+// rootless mode expects, so that nothing in config.json needs privilege:
+// no network namespace (an unprivileged user cannot configure one; the
+// container shares the host's network) and no cgroup namespace, no cgroup
+// resources (an unprivileged user cannot write cgroups without delegation),
+// no mounts under /sys (the cgroup mount) and /sys bind-mounted read-only
+// from the host instead of a new sysfs (mounting sysfs needs a network
+// namespace of one's own), and no uid= or gid= options (devpts' gid=5 names
+// a group the namespace may not map). With --uid-map on a privileged
+// unpack only the devpts gid=5 option is dropped, when gid 5 is unmapped.
+func addUserNamespace(s *specs.Spec, own *ownership) []string {
+	uids, gids := toSpecMaps(own.specUIDs), toSpecMaps(own.specGIDs)
 	s.Linux.UIDMappings, s.Linux.GIDMappings = uids, gids
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	gid5Mapped := slices.ContainsFunc(gids, func(m specs.LinuxIDMapping) bool {
-		return m.ContainerID <= 5 && 5 < uint64(m.ContainerID)+uint64(m.Size)
-	})
+	gid5Mapped := mapped(own.specGIDs, 5)
 	var mounts []specs.Mount
 	for _, m := range s.Mounts {
-		if m.Type == "devpts" && !gid5Mapped {
-			m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "gid=") })
-		}
-		if opts.Rootless && m.Type == "sysfs" {
-			m = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
-		}
-		if opts.Rootless && m.Type == "cgroup" {
+		switch {
+		case own.rootless && strings.HasPrefix(m.Destination, "/sys"):
 			continue
+		case own.rootless:
+			m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool {
+				return strings.HasPrefix(o, "gid=") || strings.HasPrefix(o, "uid=")
+			})
+		case m.Type == "devpts" && !gid5Mapped:
+			m.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "gid=") })
 		}
 		mounts = append(mounts, m)
 	}
+	if own.rootless {
+		mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys",
+			Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+	}
 	s.Mounts = mounts
-	if opts.Rootless {
-		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace })
+	if own.rootless {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+			return n.Type == specs.NetworkNamespace || n.Type == specs.CgroupNamespace
+		})
 		s.Linux.Resources = nil
 	}
+	var warnings []string
+	u := s.Process.User
+	if !mapped(own.specUIDs, u.UID) || !mapped(own.specGIDs, u.GID) || !mapped(own.specGIDs, u.AdditionalGids...) {
+		warnings = append(warnings, fmt.Sprintf("the process user %d:%d (groups %v) is not entirely mapped by the "+
+			"user namespace (uid map %s, gid map %s): a runtime will refuse to start it; map those ids with "+
+			"--uid-map and --gid-map (as root, or in a rootless runtime with subordinate ids from /etc/subuid and "+
+			"/etc/subgid) or change process.user", u.UID, u.GID, u.AdditionalGids, formatMaps(own.specUIDs),
+			formatMaps(own.specGIDs)))
+	}
+	return warnings
+}
+
+// formatMaps renders maps as "C:H:S,..." (umoci's --uid-map syntax).
+func formatMaps(maps []layer.IDMap) string {
+	parts := make([]string, 0, len(maps))
+	for _, m := range maps {
+		parts = append(parts, fmt.Sprintf("%d:%d:%d", m.ContainerID, m.HostID, m.Size))
+	}
+	return strings.Join(parts, ",")
 }
 
 func toSpecMaps(maps []layer.IDMap) []specs.LinuxIDMapping {

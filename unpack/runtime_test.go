@@ -8,6 +8,7 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/safeunpack/safeunpack/internal/userns"
 	"github.com/safeunpack/safeunpack/layer"
 )
 
@@ -32,7 +33,7 @@ func TestRuntimeSpec(t *testing.T) {
 			},
 		},
 	}
-	s, warns := runtimeSpec(img, execUser{UID: 1000, GID: 1000, AdditionalGids: []uint32{1000, 50}, Home: "/home/u"}, &Options{})
+	s, warns := runtimeSpec(img, execUser{UID: 1000, GID: 1000, AdditionalGids: []uint32{1000, 50}, Home: "/home/u"}, &Options{}, &ownership{})
 	p := s.Process
 	if want := []string{"/bin/app", "--flag", "arg"}; !slices.Equal(p.Args, want) {
 		t.Errorf("args = %q, want %q", p.Args, want)
@@ -98,7 +99,7 @@ func TestRuntimeSpec(t *testing.T) {
 }
 
 func TestRuntimeSpecRootAndEmpty(t *testing.T) {
-	s, warns := runtimeSpec(&v1.Image{}, execUser{Home: "/"}, &Options{Hostname: "box"})
+	s, warns := runtimeSpec(&v1.Image{}, execUser{Home: "/"}, &Options{Hostname: "box"}, &ownership{})
 	if len(s.Process.Capabilities.Effective) == 0 || !slices.Equal(s.Process.Capabilities.Effective, s.Process.Capabilities.Permitted) {
 		t.Errorf("root capabilities = %+v", s.Process.Capabilities)
 	}
@@ -115,26 +116,24 @@ func TestRuntimeSpecUserNamespace(t *testing.T) {
 		UIDMap: []layer.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
 		GIDMap: []layer.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
 	}
-	s, _ := runtimeSpec(&v1.Image{}, execUser{}, opts)
+	own, err := decideOwnership(opts, userns.Info{Mode: userns.InitialRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &v1.Image{Config: v1.ImageConfig{Cmd: []string{"/bin/true"}}}
+	s, warns := runtimeSpec(img, execUser{}, opts, own)
 	if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0].HostID != 100000 || len(s.Linux.GIDMappings) != 1 {
 		t.Errorf("mappings = %+v %+v", s.Linux.UIDMappings, s.Linux.GIDMappings)
 	}
 	if !slices.ContainsFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.UserNamespace }) {
 		t.Error("no user namespace")
 	}
-	rl, _ := runtimeSpec(&v1.Image{}, execUser{}, &Options{Rootless: true})
-	if len(rl.Linux.UIDMappings) != 1 || rl.Linux.UIDMappings[0].Size != 1 || rl.Linux.Resources != nil {
-		t.Errorf("rootless: mappings %+v resources %+v", rl.Linux.UIDMappings, rl.Linux.Resources)
+	if s.Linux.Resources == nil || !slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "sysfs" }) ||
+		!slices.ContainsFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.NetworkNamespace }) {
+		t.Errorf("a privileged bundle with --uid-map lost its resources, sysfs or network namespace: %+v", s.Linux)
 	}
-	for _, n := range rl.Linux.Namespaces {
-		if n.Type == specs.NetworkNamespace {
-			t.Error("rootless spec keeps a network namespace")
-		}
-	}
-	for _, m := range rl.Mounts {
-		if m.Type == "sysfs" || m.Type == "cgroup" || slices.Contains(m.Options, "gid=5") {
-			t.Errorf("rootless spec keeps mount %+v", m)
-		}
+	if len(warns) != 0 {
+		t.Errorf("warnings %q, want none (root is mapped)", warns)
 	}
 }
 

@@ -50,6 +50,11 @@ func Unpack(ctx context.Context, ref Reference, bundle string, opts Options) (_ 
 		explicit = true
 	}
 	log := opts.logger()
+	own, err := chooseOwnership(&opts, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.own = own
 
 	l, err := openLayout(ref.Layout)
 	if err != nil {
@@ -109,6 +114,9 @@ func Unpack(ctx context.Context, ref Reference, bundle string, opts Options) (_ 
 		return nil, fmt.Errorf("opening rootfs: %w", err)
 	}
 	defer root.Close()
+	if err := own.chownRootfs(root); err != nil {
+		return nil, err
+	}
 
 	tracker := newProgressTracker(opts.Progress, len(sel.manifest.Layers), total)
 	for i, desc := range sel.manifest.Layers {
@@ -126,7 +134,7 @@ func Unpack(ctx context.Context, ref Reference, bundle string, opts Options) (_ 
 	if err != nil {
 		return nil, err
 	}
-	spec, swarn := runtimeSpec(sel.config, user, &opts)
+	spec, swarn := runtimeSpec(sel.config, user, &opts, opts.own)
 	for _, w := range append(uwarn, swarn...) {
 		log.Warn(w)
 		rec.Warnings = append(rec.Warnings, w)

@@ -15,13 +15,17 @@ func applyCommand(st *state) *cli.Command {
 			"is detected from the file's first bytes; whiteouts remove what ROOTFS holds.\n" +
 			"Every entry is resolved inside ROOTFS, so this is also the way to try a\n" +
 			"hostile tarball. Unlike unpack, it modifies ROOTFS in place.",
-		Flags: []cli.Flag{jsonFlag},
+		Flags: append([]cli.Flag{jsonFlag}, ownershipFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2); err != nil {
 				return err
 			}
 			file, rootfs := c.Args().Get(0), c.Args().Get(1)
-			res, err := unpack.ApplyLayerFile(c.Context, file, rootfs, st.options())
+			opts := st.options()
+			if err := setOwnership(c, &opts); err != nil {
+				return err
+			}
+			res, err := unpack.ApplyLayerFile(c.Context, file, rootfs, opts)
 			if err != nil {
 				return err
 			}

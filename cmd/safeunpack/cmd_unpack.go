@@ -18,13 +18,17 @@ func unpackCommand(st *state) *cli.Command {
 			"BUNDLE must not exist or be an empty directory; its parent must exist.\n\n" +
 			"--image takes umoci's LAYOUT[:TAG|@DIGEST]. Without a tag or digest, the tag\n" +
 			"\"latest\" is used when the layout has it. A path containing ':' works: the\n" +
-			"layout is the shortest prefix before a ':' that is an OCI layout directory.",
-		Flags: []cli.Flag{
+			"layout is the shortest prefix before a ':' that is an OCI layout directory.\n\n" +
+			"As an unprivileged user (or root of a user namespace) the unpack is rootless:\n" +
+			"owners that cannot be applied are recorded in the user.rootlesscontainers xattr\n" +
+			"as umoci writes it, devices become empty files, and config.json gets a rootless\n" +
+			"user namespace. --log-level=info says which mode was chosen and why.",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "image to unpack: `LAYOUT[:TAG|@DIGEST]`"},
 			&cli.StringFlag{Name: "platform", Usage: "platform to pick from an index: `OS/ARCH[/VARIANT]` (default: this host's)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname written to config.json (default: " + unpack.DefaultHostname + ")"},
 			jsonFlag,
-		},
+		}, ownershipFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1); err != nil {
 				return err
@@ -37,6 +41,9 @@ func unpackCommand(st *state) *cli.Command {
 				return err
 			}
 			opts := st.options()
+			if err := setOwnership(c, &opts); err != nil {
+				return err
+			}
 			opts.Platform = c.String("platform")
 			opts.Hostname = c.String("hostname")
 			bundle := c.Args().First()

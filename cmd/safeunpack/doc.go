@@ -7,11 +7,17 @@
 // Usage:
 //
 //	safeunpack [--log-level LEVEL] [--json] COMMAND [flags] ARGS
-//	safeunpack unpack --image LAYOUT[:TAG|@DIGEST] [--platform OS/ARCH[/VARIANT]] BUNDLE
-//	safeunpack apply LAYER_FILE ROOTFS
+//	safeunpack unpack --image LAYOUT[:TAG|@DIGEST] [--platform OS/ARCH[/VARIANT]]
+//	        [--rootless] [--uid-map C:H:S ...] [--gid-map C:H:S ...] BUNDLE
+//	safeunpack apply [--rootless] [--uid-map C:H:S ...] [--gid-map C:H:S ...] LAYER_FILE ROOTFS
 //	safeunpack list --image LAYOUT
 //	safeunpack audit [--json] LAYER_FILE
 //	safeunpack completion bash
+//
+// As an unprivileged user, or root of a user namespace, unpack and apply are
+// rootless (--rootless forces it): owners that cannot be applied are recorded
+// in the user.rootlesscontainers xattr as umoci writes it; --log-level=info
+// says which mode was chosen and why (docs/rootless.md).
 //
 // Flags may also follow the positional arguments. Exit statuses:
 //

@@ -38,6 +38,18 @@ const (
 	// InUserMountNSRoot is InUserNSRoot plus a new mount namespace owned
 	// by the user namespace (`unshare -U -r -m`).
 	InUserMountNSRoot ReexecMode = "userns-root-mntns"
+	// InUserNSRootRange runs the test as root of a new user namespace that
+	// maps SubIDCount ids from SubIDBase, like a rootless container
+	// runtime with a subordinate id range from /etc/subuid: ids 0 to
+	// SubIDCount-1 can be chowned to inside it, no other.
+	InUserNSRootRange ReexecMode = "userns-root-range"
+)
+
+// SubIDBase and SubIDCount are the host ids InUserNSRootRange maps, the
+// first range useradd gives in /etc/subuid.
+const (
+	SubIDBase  = 100000
+	SubIDCount = 65536
 )
 
 // reexecEnv names the environment variable that marks a re-executed child.
@@ -112,14 +124,18 @@ func reexecAttr(mode ReexecMode) (*syscall.SysProcAttr, error) {
 	case AsSelf:
 	case AsNobody:
 		attr.Credential = &syscall.Credential{Uid: NobodyID, Gid: NobodyID}
-	case InUserNS, InUserMountNS, InUserNSRoot, InUserMountNSRoot:
+	case InUserNS, InUserMountNS, InUserNSRoot, InUserMountNSRoot, InUserNSRootRange:
 		attr.Cloneflags = syscall.CLONE_NEWUSER
 		if mode == InUserMountNS || mode == InUserMountNSRoot {
 			attr.Cloneflags |= syscall.CLONE_NEWNS
 		}
 		attr.UidMappings, attr.GidMappings = nobodyMap, nobodyMap
 		attr.GidMappingsEnableSetgroups = false
-		if mode == InUserNSRoot || mode == InUserMountNSRoot {
+		if mode == InUserNSRootRange {
+			rangeMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: SubIDBase, Size: SubIDCount}}
+			attr.UidMappings, attr.GidMappings = rangeMap, rangeMap
+		}
+		if mode == InUserNSRoot || mode == InUserMountNSRoot || mode == InUserNSRootRange {
 			// Ids inside the new namespace: its root, which is host nobody.
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
