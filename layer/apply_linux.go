@@ -102,7 +102,7 @@ func newApplier(root *pathrs.Root, rootDir *pathrs.Dir, cfg *config, s *stream) 
 		s:       s,
 		er:      newEntryReader(s, cfg.limits),
 		buf:     make([]byte, writeBufferSize),
-		parents: &parentCache{},
+		parents: &parentCache{root: rootDir},
 		track:   newTracker(cfg.limits.MaxTrackedPaths),
 		warn:    newWarnings(cfg.logger),
 	}

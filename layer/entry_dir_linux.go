@@ -15,6 +15,9 @@ import (
 // included, is removed first and a real directory created (containerd's
 // DirectoryOverrideSymlink).
 func (a *applier) dir(d *pathrs.Dir, e *entry) error {
+	// A directory's mode may change here (merged over an existing one):
+	// forget the modes the parent cache knows.
+	a.parents.forgetModes()
 	merged := false
 	for attempt := 1; ; attempt++ {
 		err := a.withAccess(func() error { return d.Mkdir(e.name, 0o700) }, e.parent)
@@ -52,6 +55,7 @@ func (a *applier) dir(d *pathrs.Dir, e *entry) error {
 // parseEntry (CVE-2021-29136): the root is a descriptor opened once and is
 // never replaced.
 func (a *applier) rootEntry(e *entry) error {
+	a.parents.forgetModes()
 	if err := a.times.enter(rootPath); err != nil {
 		return err
 	}

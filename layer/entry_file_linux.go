@@ -50,7 +50,11 @@ func (a *applier) file(d *pathrs.Dir, ps parentState, e *entry) (err error) {
 	}
 	a.res.Bytes += n
 	a.res.Counts.Files++
-	return a.applyMetadata(fileTarget(f), e, false)
+	setgid, err := a.parents.setgid(d)
+	if err != nil {
+		return err
+	}
+	return a.applyMetadata(a.freshFileTarget(f, setgid), e, false)
 }
 
 // chargeFile checks a file's size against MaxBytes before anything is

@@ -25,9 +25,23 @@ type target struct {
 	// failures the kernel imposes (user.* is refused on symlinks and
 	// special files).
 	kind entryKind
+	// uid and gid, when known (fresh), are the owner the inode already
+	// has: a file we just created belongs to us. A chown to exactly that
+	// owner is skipped, one system call per file for the common image
+	// whose files are root's and an unpack as root.
+	fresh    bool
+	uid, gid int
 }
 
 func fileTarget(f *os.File) target { return target{f: f, kind: kindFile} }
+
+// freshFileTarget is fileTarget for a file this Apply created a moment ago
+// in a directory whose setgid bit is setgid.
+func (a *applier) freshFileTarget(f *os.File, setgid bool) target {
+	t := fileTarget(f)
+	t.fresh, t.uid, t.gid = !setgid, a.cfg.euid, a.cfg.egid
+	return t
+}
 
 func nameTarget(d *pathrs.Dir, name string, kind entryKind) target {
 	return target{dir: d, name: name, kind: kind}
@@ -79,6 +93,9 @@ func (a *applier) applyOwner(t target, e *entry) error {
 	gid, err := a.cfg.gids.toHost(e.gid)
 	if err != nil {
 		return err
+	}
+	if t.fresh && t.uid == uid && t.gid == gid {
+		return nil // already so: we created it (not in a setgid directory)
 	}
 	if err := t.chown(uid, gid); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {

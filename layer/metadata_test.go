@@ -129,6 +129,29 @@ func TestOwnership(t *testing.T) {
 	})
 }
 
+// TestOwnershipSetgidDir: a file created in a setgid directory takes the
+// directory's group from the kernel, so the chown to the header's owner
+// (skipped when the new file already has it) must happen there, also after
+// a directory entry turns the setgid bit on half-way through the layer.
+func TestOwnershipSetgidDir(t *testing.T) {
+	testutil.RequireRoot(t)
+	forEachBackend(t, func(t *testing.T, res pathrs.Resolver) {
+		dir := t.TempDir()
+		b := testutil.NewTarBuilder(t, 0, 0)
+		b.Header(&tar.Header{Typeflag: tar.TypeDir, Name: "var/mail/", Uid: 0, Gid: 8, Mode: 0o2775}, nil)
+		b.File("var/mail/a", 0o660, "a")
+		b.File("var/local/b", 0o644, "b")
+		b.Header(&tar.Header{Typeflag: tar.TypeDir, Name: "var/local/", Uid: 0, Gid: 50, Mode: 0o2775}, nil)
+		b.File("var/local/c", 0o644, "c")
+		mustApply(t, dir, res, b.Bytes())
+		r := openRoot(t, dir, res)
+		owner("var/mail", 0, 8)(t, r)
+		owner("var/mail/a", 0, 0)(t, r)
+		owner("var/local/b", 0, 0)(t, r)
+		owner("var/local/c", 0, 0)(t, r)
+	})
+}
+
 // TestIDMap maps container ids to host ids; an unmapped id fails naming the
 // entry and the id, with a hint. It runs unprivileged by mapping onto the
 // caller's own ids.

@@ -70,7 +70,10 @@ type config struct {
 	rootless    bool
 	// euid is the effective uid: in rootless mode only directories it owns
 	// are opened up temporarily.
-	euid     int
+	euid int
+	// egid is the effective gid, the group of the files we create
+	// (except in setgid directories).
+	egid     int
 	progress func(Progress)
 	logger   *slog.Logger
 	gunzip   func(io.Reader) (io.ReadCloser, error)
@@ -78,7 +81,7 @@ type config struct {
 
 // validate checks every field and fills defaults; it does no I/O.
 func (o *Options) validate() (*config, error) {
-	c := &config{rootless: o.Rootless, euid: os.Geteuid(), progress: o.Progress, logger: o.Logger, gunzip: o.Gunzip}
+	c := &config{rootless: o.Rootless, euid: os.Geteuid(), egid: os.Getegid(), progress: o.Progress, logger: o.Logger, gunzip: o.Gunzip}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}

@@ -29,9 +29,54 @@ type parentCache struct {
 		path string
 		dir  *pathrs.Dir
 		used uint64
+		// mode is the directory's st_mode, read lazily (modeOK) by setgid.
+		mode   uint32
+		modeOK bool
 	}
 	clock uint64
 	stale bool
+	// root is the root's Dir, which lives outside the slots.
+	root       *pathrs.Dir
+	rootMode   uint32
+	rootModeOK bool
+}
+
+// setgid reports whether d, a directory from this cache or the root, has
+// its setgid bit (so that files created in it take its group rather than
+// ours). The answer is cached with the slot and forgotten whenever a
+// directory entry is applied (forgetModes), since that may change modes.
+func (c *parentCache) setgid(d *pathrs.Dir) (bool, error) {
+	mode, ok := &c.rootMode, &c.rootModeOK
+	if d != c.root {
+		mode, ok = nil, nil
+		for i := range c.slots {
+			if c.slots[i].dir == d {
+				mode, ok = &c.slots[i].mode, &c.slots[i].modeOK
+				break
+			}
+		}
+		if mode == nil {
+			// Not ours (cannot happen today): ask every time.
+			st, err := d.Stat()
+			return st.Mode&unix.S_ISGID != 0, err
+		}
+	}
+	if !*ok {
+		st, err := d.Stat()
+		if err != nil {
+			return false, err
+		}
+		*mode, *ok = st.Mode, true
+	}
+	return *mode&unix.S_ISGID != 0, nil
+}
+
+// forgetModes drops every cached st_mode.
+func (c *parentCache) forgetModes() {
+	c.rootModeOK = false
+	for i := range c.slots {
+		c.slots[i].modeOK = false
+	}
 }
 
 func (c *parentCache) get(p string) *pathrs.Dir {
@@ -66,7 +111,7 @@ func (c *parentCache) put(p string, d *pathrs.Dir) {
 		_ = s.dir.Close()
 	}
 	c.clock++
-	s.path, s.dir, s.used = p, d, c.clock
+	s.path, s.dir, s.used, s.modeOK = p, d, c.clock, false
 }
 
 // invalidate marks the cache stale: it is emptied at the next get or put.
