@@ -175,18 +175,12 @@ func (rm *remover) parentFd(i int) (int, error) {
 	if p.fd >= 0 {
 		return p.fd, nil
 	}
-	fd, err := linux.Openat(rm.stack[i].fd, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	fd, err := linux.OpenatInode(rm.stack[i].fd, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, p.dev, p.ino)
+	if errors.Is(err, linux.ErrInodeChanged) {
+		return -1, ErrPossibleBreakout
+	}
 	if err != nil {
 		return -1, err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		_ = unix.Close(fd)
-		return -1, err
-	}
-	if st.Dev != p.dev || st.Ino != p.ino {
-		_ = unix.Close(fd)
-		return -1, ErrPossibleBreakout
 	}
 	p.fd = fd
 	return fd, nil

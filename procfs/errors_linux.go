@@ -4,23 +4,9 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/safeunpack/safeunpack/internal/linux"
 )
-
-// errnoError is a sentinel that also matches an errno through errors.Is, so
-// callers checking for the kernel's own answer (openat2 returns EXDEV when a
-// lookup crosses a mount) and callers checking for our sentinel both succeed.
-type errnoError struct {
-	msg   string
-	errno unix.Errno
-}
-
-func (e *errnoError) Error() string { return e.msg }
-
-// Is reports whether target is the errno this sentinel stands for.
-func (e *errnoError) Is(target error) bool {
-	errno, ok := target.(unix.Errno)
-	return ok && errno == e.errno
-}
 
 var (
 	// ErrUnsafeProcfs means a procfs handle, or a file reached through one,
@@ -31,12 +17,12 @@ var (
 	// procfs lookup must never go, or fdinfo contradicts fstat. It matches
 	// errors.Is(err, unix.EXDEV), the errno openat2(2) gives for a mount
 	// crossing under RESOLVE_NO_XDEV.
-	ErrUnsafeProcfs error = &errnoError{"procfs: unsafe procfs", unix.EXDEV}
+	ErrUnsafeProcfs error = linux.NewSentinel("procfs: unsafe procfs", unix.EXDEV)
 
 	// ErrInvalidIDMap means a uid_map or gid_map did not parse as the
 	// kernel writes it, or described ranges that are empty, overflow 32
 	// bits or overlap. It matches errors.Is(err, unix.EINVAL).
-	ErrInvalidIDMap error = &errnoError{"procfs: invalid id map", unix.EINVAL}
+	ErrInvalidIDMap error = linux.NewSentinel("procfs: invalid id map", unix.EINVAL)
 )
 
 // unsafef returns an error wrapping [ErrUnsafeProcfs] with a reason.

@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"errors"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -123,20 +124,11 @@ func (h *Handle) checkComponent(fd int) (unix.Stat_t, error) {
 // reopenChecked opens name in dir with flags and checks that it is the inode
 // described by want (a swap between the check and the open is refused).
 func reopenChecked(dir int, name string, flags int, want unix.Stat_t) (int, error) {
-	fd, err := linux.Openat(dir, name, flags, 0)
-	if err != nil {
-		return -1, err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		_ = unix.Close(fd)
-		return -1, err
-	}
-	if st.Dev != want.Dev || st.Ino != want.Ino {
-		_ = unix.Close(fd)
+	fd, err := linux.OpenatInode(dir, name, flags, want.Dev, want.Ino)
+	if errors.Is(err, linux.ErrInodeChanged) {
 		return -1, unsafef("%q changed between check and open", name)
 	}
-	return fd, nil
+	return fd, err
 }
 
 // splitComponents splits a relative path into its components, dropping empty
