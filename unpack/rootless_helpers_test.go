@@ -3,14 +3,11 @@ package unpack
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/safeunpack/safeunpack/internal/testutil"
 	"github.com/safeunpack/safeunpack/layer"
 )
 
@@ -23,63 +20,9 @@ import (
 // unreadable to its owner: it is a test's tree, inspected once.
 func ownerView(t testing.TB, root string, decode bool, toContainer func(uint32) uint32) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		mode, typ := st.Mode&0o7777, st.Mode&unix.S_IFMT
-		if os.Geteuid() != 0 && (typ == unix.S_IFDIR && mode&0o700 != 0o700 || typ == unix.S_IFREG && mode&0o600 != 0o600) {
-			if err := os.Chmod(p, os.FileMode(mode|0o700)); err != nil {
-				return err
-			}
-		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		uid, gid, err := viewOwner(p, &st, decode, toContainer)
-		if err != nil {
-			return fmt.Errorf("%s: %w", rel, err)
-		}
-		line := fmt.Sprintf("%s %04o %d:%d", rel, mode, uid, gid)
-		switch typ {
-		case unix.S_IFDIR:
-			line = "dir " + line
-		case unix.S_IFREG:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line = "file " + line
-			if len(b) > 0 {
-				line += " " + string(b)
-			}
-		case unix.S_IFLNK:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			line = "symlink " + line + " -> " + target
-		case unix.S_IFCHR:
-			line = fmt.Sprintf("char %s %d %d", line, unix.Major(st.Rdev), unix.Minor(st.Rdev))
-		case unix.S_IFIFO:
-			line = "fifo " + line
-		default:
-			line = fmt.Sprintf("other %s %o", line, st.Mode)
-		}
-		out = append(out, line)
-		return nil
+	return testutil.OwnerTree(t, root, func(p string, st *unix.Stat_t) (uint32, uint32, error) {
+		return viewOwner(p, st, decode, toContainer)
 	})
-	if err != nil {
-		t.Fatalf("ownerView %s: %v", root, err)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // viewOwner is the owner ownerView reports for p.
@@ -142,22 +85,5 @@ func shifted(base, size uint32) func(uint32) uint32 {
 // assertView compares an ownerView with the expected lines.
 func assertView(t testing.TB, what string, got, want []string) {
 	t.Helper()
-	want = append([]string(nil), want...)
-	sort.Strings(want)
-	if fmt.Sprint(got) == fmt.Sprint(want) {
-		return
-	}
-	have := map[string]bool{}
-	for _, l := range got {
-		have[l] = true
-	}
-	for _, l := range want {
-		if !have[l] {
-			t.Errorf("%s: missing %q", what, l)
-		}
-		delete(have, l)
-	}
-	for l := range have {
-		t.Errorf("%s: unexpected %q", what, l)
-	}
+	testutil.AssertLines(t, what, got, want)
 }
