@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -166,22 +165,7 @@ func TestDifferentialDemo(t *testing.T) {
 		t.Fatalf("Unpack: %v", err)
 	}
 	rootfs := filepath.Join(bundle, "rootfs")
-	got := map[string]unix.Stat_t{}
-	err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == rootfs {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(rootfs, p)
-		got[rel] = st
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := testutil.StatTree(t, rootfs)
 	if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
 		t.Fatalf("rootfs entries differ:\n got  %q\n want %q", g, w)
 	}

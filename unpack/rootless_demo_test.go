@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/safeunpack/safeunpack/internal/testutil"
 
 	"github.com/safeunpack/safeunpack/layer"
 )
@@ -29,22 +30,7 @@ import (
 func checkRootlessDemo(t *testing.T, rootfs string, toContainer func(uint32) uint32, wantNoRecords bool) {
 	t.Helper()
 	want := referenceTree(t, demoLayout)
-	got := map[string]unix.Stat_t{}
-	err := filepath.WalkDir(rootfs, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil || p == rootfs {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(rootfs, p)
-		got[rel] = st
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := testutil.StatTree(t, rootfs)
 	if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
 		t.Fatalf("rootless demo entries differ:\n got  %q\n want %q", g, w)
 	}

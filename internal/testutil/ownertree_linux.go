@@ -119,3 +119,26 @@ func AssertLines(t testing.TB, what string, got, want []string) {
 		t.Errorf("%s: unexpected %q", what, l)
 	}
 }
+
+// StatTree returns the lstat of every entry below root, keyed by path
+// relative to root.
+func StatTree(t testing.TB, root string) map[string]unix.Stat_t {
+	t.Helper()
+	got := map[string]unix.Stat_t{}
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		got[rel] = st
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("StatTree %s: %v", root, err)
+	}
+	return got
+}
