@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/safeunpack/safeunpack/internal/testutil"
-
 	"github.com/safeunpack/safeunpack/layer"
 )
 
