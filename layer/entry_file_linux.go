@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/safeunpack/safeunpack/pathrs"
 )
@@ -19,10 +16,10 @@ func (a *applier) file(d *pathrs.Dir, ps parentState, e *entry) (err error) {
 	if err := a.chargeFile(e); err != nil {
 		return err
 	}
-	var f *os.File
+	var f *newFile
 	err = a.createReplacing(d, e, func() error {
 		var cerr error
-		f, cerr = d.CreateFile(e.name, unix.O_WRONLY, 0o600)
+		f, cerr = createFile(d, e.name)
 		return cerr
 	})
 	if err != nil {
@@ -73,7 +70,7 @@ func (a *applier) chargeFile(e *entry) error {
 }
 
 // writeData copies the entry's data to f with one write(2) per buffer.
-func (a *applier) writeData(f *os.File) (int64, error) {
+func (a *applier) writeData(f *newFile) (int64, error) {
 	var total int64
 	for {
 		n, err := readFull(a.tr, a.buf)

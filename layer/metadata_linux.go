@@ -3,8 +3,6 @@ package layer
 import (
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +16,7 @@ import (
 // path at all), or a name in a resolved directory ("" for the directory
 // itself) through pathrs, which never follows the final component.
 type target struct {
-	f    *os.File
+	f    *newFile
 	dir  *pathrs.Dir
 	name string
 	// kind decides what applies: no mode for symlinks, and which xattr
@@ -33,11 +31,11 @@ type target struct {
 	uid, gid int
 }
 
-func fileTarget(f *os.File) target { return target{f: f, kind: kindFile} }
+func fileTarget(f *newFile) target { return target{f: f, kind: kindFile} }
 
 // freshFileTarget is fileTarget for a file this Apply created a moment ago
 // in a directory whose setgid bit is setgid.
-func (a *applier) freshFileTarget(f *os.File, setgid bool) target {
+func (a *applier) freshFileTarget(f *newFile, setgid bool) target {
 	t := fileTarget(f)
 	t.fresh, t.uid, t.gid = !setgid, a.cfg.euid, a.cfg.egid
 	return t
@@ -47,12 +45,8 @@ func nameTarget(d *pathrs.Dir, name string, kind entryKind) target {
 	return target{dir: d, name: name, kind: kind}
 }
 
-// withFd runs fn with the file's descriptor, keeping the file alive.
-func (t target) withFd(fn func(fd int) error) error {
-	err := fn(int(t.f.Fd()))
-	runtime.KeepAlive(t.f)
-	return err
-}
+// withFd runs fn with the file's descriptor.
+func (t target) withFd(fn func(fd int) error) error { return fn(t.f.fd) }
 
 // applyMetadata applies an entry's metadata in the only safe order:
 // ownership first (chown clears setuid, setgid and security.capability),

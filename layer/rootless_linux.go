@@ -3,7 +3,6 @@ package layer
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -175,10 +174,10 @@ func (a *applier) recordOwner(t target, e *entry, rec RecordedOwner, merged bool
 // whiteout finds it), and its owner and mode are recorded like any file's.
 // Nothing of the device number survives but the warning.
 func (a *applier) placeholder(d *pathrs.Dir, ps parentState, e *entry) (err error) {
-	var f *os.File
+	var f *newFile
 	err = a.createReplacing(d, e, func() error {
 		var cerr error
-		f, cerr = d.CreateFile(e.name, unix.O_WRONLY, 0o600)
+		f, cerr = createFile(d, e.name)
 		return cerr
 	})
 	if err != nil {

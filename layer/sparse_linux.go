@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // holeBlock is the granularity of hole detection: the page and block size
@@ -23,7 +22,7 @@ var zeroBlock [holeBlock]byte
 // MaxBytes by chargeFile. archive/tar still fills our buffer with the
 // synthesised zeros of each hole (a memclr, some 30 s of CPU per TiB of
 // holes); tighten Limits.MaxBytes to bound that too.
-func (a *applier) writeSparse(f *os.File, size int64) (int64, error) {
+func (a *applier) writeSparse(f *newFile, size int64) (int64, error) {
 	var off int64
 	for {
 		before := a.sr.pos
@@ -54,7 +53,7 @@ func (a *applier) writeSparse(f *os.File, size int64) (int64, error) {
 
 // writeNonZero writes the non-zero blocks of buf at file offset off
 // (a multiple of holeBlock, since the buffer size is).
-func writeNonZero(f *os.File, buf []byte, off int64) error {
+func writeNonZero(f *newFile, buf []byte, off int64) error {
 	isZero := func(i int) bool {
 		end := min(i+holeBlock, len(buf))
 		return bytes.Equal(buf[i:end], zeroBlock[:end-i])
