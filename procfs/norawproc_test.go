@@ -24,10 +24,7 @@ import (
 // a test that trusts the host /proc tests the wrong thing; procfs's own
 // tests, which mount over /proc on purpose, live in the one directory that is
 // not scanned.
-var rawProcAllowlist = map[string]string{
-	"bench/machine.go: /proc/cpuinfo": "benchmark report metadata (CPU model), informational only and " +
-		"never used for a decision; should move to procfs.Open(procfs.ProcRoot, \"cpuinfo\")",
-}
+var rawProcAllowlist = map[string]string{}
 
 // isProcPath reports whether s names /proc or a path below it.
 func isProcPath(s string) bool {
