@@ -69,19 +69,21 @@ func (a *applier) chargeFile(e *entry) error {
 	return nil
 }
 
-// writeData copies the entry's data to f with one write(2) per buffer.
+// writeData writes the entry's data to f straight out of the stream's
+// chunks (streamReader.sink): archive/tar only counts the bytes, so each
+// byte is copied once, by write(2), not first into a buffer.
 func (a *applier) writeData(f *newFile) (int64, error) {
+	a.sr.sink, a.sr.sinkErr = f, nil
+	defer func() { a.sr.sink = nil }()
 	var total int64
 	for {
-		n, err := readFull(a.tr, a.buf)
-		if n > 0 {
-			if _, werr := f.Write(a.buf[:n]); werr != nil {
-				return total, fmt.Errorf("write: %w", werr)
-			}
-			total += int64(n)
-		}
+		n, err := a.tr.Read(a.buf)
+		total += int64(n)
 		if errors.Is(err, io.EOF) {
 			return total, nil
+		}
+		if a.sr.sinkErr != nil {
+			return total, fmt.Errorf("write: %w", a.sr.sinkErr)
 		}
 		if err != nil {
 			return total, fmt.Errorf("read data: %w", a.er.classify(err))

@@ -16,10 +16,11 @@ import (
 // The uncompressed stream is produced by one goroutine (read the blob,
 // decompress, count and bound the bytes) and consumed by two: a hasher
 // computing the DiffID and the applier parsing tar. Chunks are shared by
-// reference counting, so each byte is copied once out of the decompressor
-// and once into the tar parser's buffers, and decompression, hashing and
-// extraction each get a core (performance.md section 3: the total is then
-// about the slowest stage, not the sum).
+// reference counting, so each byte is copied once out of the decompressor;
+// headers are then copied into the tar parser's buffers, while file data
+// goes from the chunk straight to write(2) (streamReader.sink).
+// Decompression, hashing and extraction each get a core (performance.md
+// section 3: the total is then about the slowest stage, not the sum).
 const (
 	// chunkSize is the unit handed between goroutines: large enough that
 	// channel operations are negligible per byte, small enough that the
@@ -258,6 +259,10 @@ type streamReader struct {
 	// skipped counts bytes skipped with Seek since the entry reader last
 	// reset it.
 	skipped int64
+	// sink, while set, receives the bytes Read hands out, straight from
+	// the chunk: see writeData. sinkErr is its first failure.
+	sink    io.Writer
+	sinkErr error
 }
 
 // fill makes sure the current chunk has unread bytes; it returns io.EOF at
@@ -293,7 +298,15 @@ func (r *streamReader) Read(p []byte) (int, error) {
 	if err := r.fill(); err != nil {
 		return 0, err
 	}
-	n := copy(p, r.cur.buf[r.off:r.cur.n])
+	n := min(len(p), r.cur.n-r.off)
+	if r.sink != nil {
+		if _, err := r.sink.Write(r.cur.buf[r.off : r.off+n]); err != nil {
+			r.sinkErr = err
+			return 0, err
+		}
+	} else {
+		copy(p, r.cur.buf[r.off:r.off+n])
+	}
 	r.off += n
 	r.pos += int64(n)
 	return n, nil
