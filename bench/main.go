@@ -1,12 +1,5 @@
 //go:build linux
 
-// Command bench is safeunpack's end-to-end benchmark harness (issue 7).
-//
-// It builds a real Debian bookworm minbase rootfs with mmdebstrap and two
-// synthetic layers, packs each as OCI image layouts with gzip, zstd and
-// uncompressed layers, then times safeunpack against GNU tar, bsdtar and
-// umoci on tmpfs inside a private mount namespace, alternating the tools
-// round by round, and prints a Markdown report. See bench/README.md.
 package main
 
 import (
