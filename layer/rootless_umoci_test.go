@@ -115,29 +115,12 @@ func TestRootlessMatchesUmoci(t *testing.T) {
 
 // rawView describes each entry below root as "type mode size mtime
 // record", record being the user.rootlesscontainers bytes in hex or "-".
-// Unless run by root it opens up what the image made unreadable to its
-// owner, as rootlessView does.
+// The walk is testutil.WalkOpened's.
 func rawView(t testing.TB, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
+	err := testutil.WalkOpened(root, func(p, rel string, st *unix.Stat_t) error {
 		mode, typ := st.Mode&0o7777, st.Mode&unix.S_IFMT
-		if os.Geteuid() != 0 && (typ == unix.S_IFDIR && mode&0o700 != 0o700 || typ == unix.S_IFREG && mode&0o600 != 0o600) {
-			if err := os.Chmod(p, os.FileMode(mode|0o700)); err != nil {
-				return err
-			}
-		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
 		rec := "-"
 		buf := make([]byte, 64)
 		n, err := unix.Lgetxattr(p, RootlessXattr, buf)

@@ -123,10 +123,7 @@ func runRootlessCrun(t *testing.T, crun, dir, bundle string) (string, error) {
 			t.Fatal(err)
 		}
 		args = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, args...)
-		if hybridCgroupsWithControllers() {
-			args = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
-				`umount -l /sys/fs/cgroup/unified && exec "$0" "$@"`}, args...)
-		}
+		args = hideUnifiedCgroup(t, args)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

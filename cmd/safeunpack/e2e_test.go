@@ -70,11 +70,7 @@ func runCrun(t *testing.T, crun, bundle string) (string, error) {
 	state := t.TempDir()
 	id := fmt.Sprintf("safeunpack-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	args := []string{crun, "--root", state, "run", "--bundle", bundle, id}
-	if hybridCgroupsWithControllers() {
-		unshare := testutil.RequireCommand(t, "unshare")
-		args = append([]string{unshare, "--mount", "--propagation", "private", "sh", "-c",
-			`umount -l /sys/fs/cgroup/unified && exec "$0" "$@"`}, args...)
-	}
+	args = hideUnifiedCgroup(t, args)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -88,9 +84,19 @@ func runCrun(t *testing.T, crun, bundle string) (string, error) {
 	return out.String(), nil
 }
 
-func hybridCgroupsWithControllers() bool {
+// hideUnifiedCgroup wraps the crun command args, on a hybrid cgroup host
+// whose v2 hierarchy at /sys/fs/cgroup/unified has controllers, so that
+// crun runs in a private mount namespace without that mount, which crun
+// 1.8 otherwise refuses to start with (docs/unpack.md).
+func hideUnifiedCgroup(t *testing.T, args []string) []string {
+	t.Helper()
 	data, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers")
-	return err == nil && len(bytes.TrimSpace(data)) > 0
+	if err != nil || len(bytes.TrimSpace(data)) == 0 {
+		return args
+	}
+	unshare := testutil.RequireCommand(t, "unshare")
+	return append([]string{unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`umount -l /sys/fs/cgroup/unified && exec "$0" "$@"`}, args...)
 }
 
 // buildCLI compiles the program into a temp dir.

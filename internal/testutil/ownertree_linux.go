@@ -16,22 +16,13 @@ import (
 // xattr applied).
 type OwnerFunc func(p string, st *unix.Stat_t) (uid, gid uint32, err error)
 
-// OwnerTree describes the tree under root one line per entry below root,
-// sorted by path, with owners:
-//
-//	"dir locked 0000 0:0"
-//	"file etc/gshadow 0000 0:42 contents"
-//	"symlink home/u/link 0777 0:0 -> notes"
-//	"fifo run/fifo 0600 0:0"
-//	"char dev/null 0666 0:0 1 3"
-//
-// owner decides the uid:gid shown. Unless run by root the walk opens up
-// directories and files the tree made unreadable to their owner (u+rwx):
-// it is a test's tree, inspected once.
-func OwnerTree(t testing.TB, root string, owner OwnerFunc) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+// WalkOpened calls fn, in lexical order, for every entry below root with
+// its path, its path relative to root and its lstat. Unless run by root it
+// first opens up directories and files the tree made unreadable to their
+// owner (u+rwx), so that a test can inspect a tree an image locked down:
+// the tree is a test's, inspected once.
+func WalkOpened(root string, fn func(p, rel string, st *unix.Stat_t) error) error {
+	return filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -48,8 +39,30 @@ func OwnerTree(t testing.TB, root string, owner OwnerFunc) []string {
 		if p == root {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, p)
-		uid, gid, err := owner(p, &st)
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		return fn(p, rel, &st)
+	})
+}
+
+// OwnerTree describes the tree under root one line per entry below root,
+// sorted by path, with owners:
+//
+//	"dir locked 0000 0:0"
+//	"file etc/gshadow 0000 0:42 contents"
+//	"symlink home/u/link 0777 0:0 -> notes"
+//	"fifo run/fifo 0600 0:0"
+//	"char dev/null 0666 0:0 1 3"
+//
+// owner decides the uid:gid shown. The walk is WalkOpened's.
+func OwnerTree(t testing.TB, root string, owner OwnerFunc) []string {
+	t.Helper()
+	var out []string
+	err := WalkOpened(root, func(p, rel string, st *unix.Stat_t) error {
+		mode, typ := st.Mode&0o7777, st.Mode&unix.S_IFMT
+		uid, gid, err := owner(p, st)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
 		}
