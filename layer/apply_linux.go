@@ -76,7 +76,7 @@ type applier struct {
 	s       *stream
 	er      *entryReader
 	sr      *streamReader
-	tr      *tar.Reader
+	tr      *tarReader
 	buf     []byte
 
 	parents  *parentCache

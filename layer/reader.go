@@ -16,7 +16,7 @@ const blockSize = 512
 // *EntryError with the entry's name and offset.
 type entryReader struct {
 	sr      *streamReader
-	tr      *tar.Reader
+	tr      *tarReader
 	lim     Limits
 	entries int64
 	// last is the name of the last entry read, for errors between entries.
@@ -25,19 +25,15 @@ type entryReader struct {
 
 func newEntryReader(s *stream, lim Limits) *entryReader {
 	sr := &streamReader{s: s}
-	return &entryReader{sr: sr, tr: tar.NewReader(sr), lim: lim}
+	return &entryReader{sr: sr, tr: newTarReader(sr, lim), lim: lim}
 }
 
 // next reads the next header and returns it with the offset of its ustar
-// block. It returns io.EOF at the end of the archive. Data the previous
-// entry left unread is skipped by archive/tar through streamReader.Seek,
-// without reading it (or synthesising a sparse file's holes).
+// block. It returns io.EOF at the end of the archive.
 func (r *entryReader) next(ctx context.Context) (*tar.Header, int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, r.errorf("", err)
 	}
-	start := r.sr.pos
-	r.sr.skipped = 0
 	hdr, err := r.tr.Next()
 	if errors.Is(err, io.EOF) {
 		return nil, 0, io.EOF
@@ -46,20 +42,12 @@ func (r *entryReader) next(ctx context.Context) (*tar.Header, int64, error) {
 		return nil, 0, r.errorf("read header", r.classify(err))
 	}
 	r.entries++
-	off := r.sr.pos - blockSize
+	off := r.tr.hdrEnd - blockSize
 	r.last = hdr.Name
 	if r.entries > r.lim.MaxEntries {
 		return nil, 0, &EntryError{Entry: hdr.Name, Offset: off, Err: &LimitError{Limit: "MaxEntries", Value: r.lim.MaxEntries}}
 	}
-	// Next first skipped what the previous entry left unread (Seek to
-	// the last byte, then read it), then the padding to a block
-	// boundary: the header started at the first boundary after that.
-	dataEnd := start
-	if r.sr.skipped > 0 {
-		dataEnd += r.sr.skipped + 1
-	}
-	aligned := (dataEnd + blockSize - 1) / blockSize * blockSize
-	if r.sr.pos-aligned > r.lim.MaxHeaderSize {
+	if r.tr.hdrEnd-r.tr.hdrStart > r.lim.MaxHeaderSize {
 		return nil, 0, &EntryError{Entry: hdr.Name, Offset: off, Err: &LimitError{Limit: "MaxHeaderSize", Value: r.lim.MaxHeaderSize}}
 	}
 	return hdr, off, nil

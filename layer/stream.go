@@ -267,6 +267,32 @@ type streamReader struct {
 	// the chunk: see writeData. sinkErr is its first failure.
 	sink    io.Writer
 	sinkErr error
+	// pending holds bytes given back with unread: Read, Seek and drain
+	// serve them before the current chunk.
+	pending []byte
+}
+
+// unread gives b back: the next reads return b before anything else. b
+// must be the bytes just read (pos moves back over them).
+func (r *streamReader) unread(b []byte) {
+	r.pending = append(b[:len(b):len(b)], r.pending...)
+	r.pos -= int64(len(b))
+}
+
+// readPending serves a Read from the unread bytes.
+func (r *streamReader) readPending(p []byte) (int, error) {
+	n := min(len(p), len(r.pending))
+	if r.sink != nil {
+		if _, err := r.sink.Write(r.pending[:n]); err != nil {
+			r.sinkErr = err
+			return 0, err
+		}
+	} else {
+		copy(p, r.pending[:n])
+	}
+	r.pending = r.pending[n:]
+	r.pos += int64(n)
+	return n, nil
 }
 
 // fill makes sure the current chunk has unread bytes; it returns io.EOF at
@@ -299,6 +325,9 @@ func (r *streamReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if len(r.pending) > 0 {
+		return r.readPending(p)
+	}
 	if err := r.fill(); err != nil {
 		return 0, err
 	}
@@ -324,6 +353,12 @@ func (r *streamReader) Seek(offset int64, whence int) (int64, error) {
 	if whence != io.SeekCurrent || offset < 0 {
 		return r.pos, errors.New("[bug] layer: the stream only skips forward")
 	}
+	if n := min(offset, int64(len(r.pending))); n > 0 {
+		r.pending = r.pending[n:]
+		r.pos += n
+		r.skipped += n
+		offset -= n
+	}
 	for offset > 0 {
 		if err := r.fill(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -344,6 +379,8 @@ func (r *streamReader) Seek(offset int64, whence int) (int64, error) {
 // end-of-archive blocks belong to the DiffID too) and returns the stream's
 // error, if any.
 func (r *streamReader) drain() error {
+	r.pos += int64(len(r.pending))
+	r.pending = nil
 	for {
 		if r.cur != nil {
 			r.pos += int64(r.cur.n - r.off)
