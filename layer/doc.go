@@ -41,6 +41,20 @@
 // security.md); consistency of the rootfs after an error (the caller
 // discards it).
 //
+// # Tar parsing
+//
+// Header blocks are the most exposed input, so archive/tar decides
+// everything unusual. tarReader parses only the plain case itself (a ustar
+// or GNU block with a valid checksum, a plain entry type and canonical
+// octal numbers, the bulk of every real layer) and has archive/tar parse
+// PAX and GNU long-name records, on a copy of exactly those blocks. For
+// anything else (sparse files, global headers, V7 or STAR blocks, base-256
+// numbers, a bad checksum, the end of the archive, truncation) it gives
+// the bytes back to the stream and archive/tar reads the rest of it
+// itself. FuzzTarReader holds the two to the same headers, data and
+// errors on arbitrary input; only Header.Format, which layer never reads,
+// may differ.
+//
 // # Names
 //
 // Names are cleaned lexically, as if the layer were chrooted into the

@@ -181,7 +181,7 @@ func tarReaderSeeds(t testing.TB) map[string][]byte {
 		"global": build(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g", PAXRecords: map[string]string{"comment": "c"}},
 			file("after-global", 10, tar.FormatUSTAR)),
 		"gnu-atime": build(&tar.Header{Typeflag: tar.TypeReg, Name: "t", ModTime: mtime, AccessTime: mtime, Format: tar.FormatGNU}),
-		"big-uid": build(&tar.Header{Typeflag: tar.TypeReg, Name: "b", Uid: 1 << 30, ModTime: mtime, Format: tar.FormatGNU}),
+		"big-uid":   build(&tar.Header{Typeflag: tar.TypeReg, Name: "b", Uid: 1 << 30, ModTime: mtime, Format: tar.FormatGNU}),
 	}
 	// The old "regular file" type with a trailing slash: a directory.
 	rega := build(file("olddir", 0, tar.FormatUSTAR))

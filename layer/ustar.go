@@ -37,7 +37,6 @@ const (
 // (tar.TypeRegA, deprecated because archive/tar maps it on reading).
 const typeRegA = '\x00'
 
-
 // parseUSTAR parses one header block the way archive/tar's Reader.Next
 // does, for the blocks that make up nearly every layer: the ustar or GNU
 // format, a valid checksum, a plain entry type (file, hard link, symlink,
