@@ -14,6 +14,16 @@ import (
 // layer.
 const maxReusedHeaderBuffer = 64 << 10
 
+// maxMetaRecord is archive/tar's own cap on one PAX or GNU long-name
+// record (maxSpecialFileSize, since CVE-2022-2879); a larger one is handed
+// over for archive/tar to refuse.
+const maxMetaRecord = 1 << 20
+
+// maxSequence bounds the bytes tarReader.sequence holds for one entry,
+// whatever Limits.MaxHeaderSize says: past it, archive/tar streams through
+// the records itself.
+const maxSequence = 8 << 20
+
 // tarReader reads a tar stream with Next and Read like archive/tar's
 // Reader and returns the same headers and data, faster:
 //
@@ -100,7 +110,8 @@ func (t *tarReader) sequence() (*tar.Header, error) {
 		padded := (size + blockSize - 1) / blockSize * blockSize
 		// Beyond MaxHeaderSize archive/tar reads the records, each capped
 		// at 1 MiB, and the entry reader then reports the limit.
-		if !ok || int64(len(seq))+padded+blockSize > t.lim.MaxHeaderSize {
+		total := int64(len(seq)) + padded + blockSize
+		if !ok || size > maxMetaRecord || total > t.lim.MaxHeaderSize || total > maxSequence {
 			return t.handOver(seq)
 		}
 		start := len(seq)
