@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -310,6 +311,19 @@ func TestTarReaderPaths(t *testing.T) {
 				t.Errorf("handed over to archive/tar: %v, want %v", got, tc.slow)
 			}
 		})
+	}
+}
+
+// TestTarReaderHugeRecord: a PAX record declaring 8 GiB is not buffered,
+// even when MaxHeaderSize would allow it; archive/tar refuses it.
+func TestTarReaderHugeRecord(t *testing.T) {
+	data := tarReaderSeeds(t)["huge-pax-record"]
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	compareWithArchiveTar(t, data, Limits{MaxHeaderSize: 1 << 40})
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("allocated %d MiB walking a 4 KiB archive", grew>>20)
 	}
 }
 
