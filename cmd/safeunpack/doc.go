@@ -27,7 +27,8 @@
 //	     ambiguous reference
 //	3    invalid or unverifiable image: malformed layout or JSON, missing
 //	     blob, unknown tag, digest, size or DiffID mismatch, oversized
-//	     document, unsupported media type, rejected layer content
+//	     document, unsupported media type, rejected layer content, an
+//	     owner outside --uid-map or --gid-map
 //	4    the bundle exists and is not empty (it was not touched)
 //	130  interrupted by SIGINT (143: SIGTERM); nothing was left behind
 //

@@ -27,7 +27,8 @@ const exitHelp = `EXIT STATUS:
         ambiguous reference
    3    invalid or unverifiable image: malformed layout or JSON, missing blob,
         unknown tag or platform, digest, size or DiffID mismatch, oversized
-        document, unsupported media type, rejected layer content
+        document, unsupported media type, rejected layer content, an
+        owner outside --uid-map or --gid-map
    4    the bundle exists and is not empty (left untouched)
    130  interrupted (SIGINT; 143 for SIGTERM): staged files were removed`
 
@@ -68,6 +69,7 @@ func exitCode(err error) int {
 		errors.Is(err, unpack.ErrInvalidUser),
 		errors.Is(err, layer.ErrInvalidArchive),
 		errors.Is(err, layer.ErrLimitExceeded),
+		errors.Is(err, layer.ErrUnmappedID),
 		errors.Is(err, layer.ErrUnsupportedCompression),
 		errors.Is(err, pathrs.ErrPossibleBreakout):
 		return exitInvalidImage

@@ -99,7 +99,7 @@ func ownedByCaller(t *testing.T) string {
 }
 
 // TestCLIUIDMap, as root: --uid-map and --gid-map give every entry the
-// mapped owner; an id outside them fails (status 1) with one line naming
+// mapped owner; an id outside them fails (status 3) with one line naming
 // the entry and the id and pointing at subordinate ids; nothing is left.
 func TestCLIUIDMap(t *testing.T) {
 	testutil.RequireRoot(t)
@@ -126,8 +126,8 @@ func TestCLIUIDMap(t *testing.T) {
 	parent := t.TempDir()
 	code, _, stderr = runCLI(t, "unpack", "--uid-map", "0:100000:1000", "--gid-map", "0:100000:65536",
 		"--image", demoLayout, filepath.Join(parent, "bundle"))
-	if code != exitFailure {
-		t.Fatalf("unmapped uid: exit %d, want %d; %s", code, exitFailure, stderr)
+	if code != exitInvalidImage {
+		t.Fatalf("unmapped uid: exit %d, want %d; %s", code, exitInvalidImage, stderr)
 	}
 	oneErrorLine(t, stderr, "uid 1000", "entry ", "/etc/subuid")
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
