@@ -48,6 +48,12 @@ const typeRegA = '\x00'
 // reads: archive/tar spends about 0.9 us per block decoding it as UTF-8
 // only to decide whether the format is "unknown" (docs/performance.md).
 func parseUSTAR(blk *[blockSize]byte) (hdr *tar.Header, ok bool) {
+	// The type first: a PAX or GNU record header is declined here
+	// without summing it, since isMetaHeader checks its sum next.
+	typeflag := blk[ustarTypeflag]
+	if _, ok := plainType(typeflag); !ok {
+		return nil, false
+	}
 	if !checksumOK(blk) {
 		return nil, false
 	}
@@ -64,13 +70,6 @@ func parseUSTAR(blk *[blockSize]byte) (hdr *tar.Header, ok bool) {
 		}
 	default:
 		return nil, false // V7 or unknown
-	}
-	typeflag := blk[ustarTypeflag]
-	switch typeflag {
-	case tar.TypeReg, typeRegA, tar.TypeLink, tar.TypeSymlink,
-		tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
-	default:
-		return nil, false
 	}
 	var nums [7]int64
 	for i, f := range [7][2]int{
