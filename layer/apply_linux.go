@@ -87,6 +87,12 @@ type applier struct {
 	res      Result
 	// rl is the state of a rootless Apply (Options.Rootless), else nil.
 	rl *rootlessState
+	// w writes and finishes regular files (privileged Apply only: a
+	// rootless one records what it applies in its own state).
+	w *fileWriter
+	// entryOffset is the offset of the current entry's header, for the
+	// errors the fileWriter reports.
+	entryOffset int64
 
 	// sparseCharge is the logical size of sparse files so far: it counts
 	// against MaxBytes on top of the stream bytes.
@@ -111,12 +117,18 @@ func newApplier(root *pathrs.Root, rootDir *pathrs.Dir, cfg *config, s *stream) 
 	if cfg.rootless {
 		a.rl = newRootlessState()
 		a.times.leave, a.times.end = a.leaveGrants, a.finishRootless
+	} else {
+		a.w = startFileWriter()
 	}
 	a.progress = newProgressReporter(cfg.progress, &s.compressed)
 	return a
 }
 
 func (a *applier) close() {
+	if a.w != nil {
+		// Closes the files still queued; the error is the run's, if any.
+		_ = a.w.finish()
+	}
 	if a.rl != nil {
 		// After an error: give the directories opened up their image
 		// modes back, as far as possible, and close their descriptors.
@@ -135,13 +147,24 @@ func (a *applier) run(ctx context.Context) (*Result, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, a.failed(err)
 		}
 		a.res.Entries = a.er.entries
+		a.entryOffset = off
 		if err := a.applyEntry(hdr); err != nil {
-			return nil, &EntryError{Entry: hdr.Name, Offset: off, Err: err}
+			return nil, a.failed(&EntryError{Entry: hdr.Name, Offset: off, Err: err})
+		}
+		if a.w != nil {
+			if err := a.w.firstErr(); err != nil {
+				return nil, err
+			}
 		}
 		a.progress.entry(a.res.Entries)
+	}
+	if a.w != nil {
+		if err := a.w.finish(); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.times.finish(); err != nil {
 		return nil, a.er.errorf("restore directory times", err)
@@ -162,6 +185,17 @@ func (a *applier) run(ctx context.Context) (*Result, error) {
 	a.progress.done(a.res.Entries)
 	res := a.res
 	return &res, nil
+}
+
+// failed returns the error an Apply fails with when applying an entry
+// failed with err: the fileWriter's, if it failed on an earlier entry.
+func (a *applier) failed(err error) error {
+	if a.w != nil {
+		if werr := a.w.finish(); werr != nil {
+			return werr
+		}
+	}
+	return err
 }
 
 // applyEntry validates one header and applies it.

@@ -5,7 +5,9 @@
 // [Apply] reads a layer blob (plain tar, gzip or zstd, chosen by media
 // type or by magic bytes), decompresses it in its own goroutine while a
 // second goroutine computes the DiffID and the calling goroutine applies
-// the entries, and returns what it did. [Audit] reads a blob the same way
+// the entries (a privileged Apply hands regular files, once created, to a
+// fourth goroutine that writes their data, sets their metadata and closes
+// them), and returns what it did. [Audit] reads a blob the same way
 // and reports every hazardous entry instead.
 //
 // # Threat model
@@ -137,8 +139,17 @@
 // also its memory bound) and no decoder goroutines. The DiffID is the
 // sha256 of every uncompressed byte, those after the end-of-archive blocks
 // included, and the blob is read to its end so that a verifying reader
-// around it sees EOF. Regular-file data is written with one write(2) per
-// MiB.
+// around it sees EOF. Regular-file data is written straight from the
+// stream's chunks: one write(2) per chunk a file's data spans.
+//
+// Regular files are created by the applier, in archive order, and then
+// written, given their metadata and closed by the file writer through that
+// descriptor alone: the writer never resolves a path. A failure there is
+// still reported as an *EntryError naming that file, even if the applier
+// has gone on to later entries (which, in a failed Apply, changes nothing:
+// the root is left as far as the layer got either way). The writer holds
+// at most 64 descriptors and 8 MiB of data; Apply returns after it has
+// finished or, on error, closed every file.
 //
 // # Kernel features
 //

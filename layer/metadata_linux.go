@@ -58,45 +58,69 @@ func (a *applier) applyMetadata(t target, e *entry, merged bool) error {
 	if a.rl != nil {
 		return a.applyMetadataRootless(t, e, merged)
 	}
-	if err := a.applyOwner(t, e); err != nil {
-		return err
-	}
-	if t.kind != kindSymlink {
-		if err := t.chmod(e.mode); err != nil {
-			return fmt.Errorf("chmod %#o: %w", e.mode, err)
-		}
-	}
-	if err := a.applyXattrs(t, e, merged); err != nil {
-		return err
-	}
-	atime, mtime := entryTimes(e)
-	if err := t.utimes(atime, mtime); err != nil {
-		return fmt.Errorf("set times: %w", err)
-	}
-	return nil
-}
-
-// applyOwner is the single place where ownership is applied by a
-// privileged Apply; a rootless one applies what it can and records the
-// rest (rootlessOwner, rootless_linux.go).
-func (a *applier) applyOwner(t target, e *entry) error {
-	uid, err := a.cfg.uids.toHost(e.uid)
+	m, err := a.metadataOf(t, e)
 	if err != nil {
 		return err
+	}
+	return m.apply(t, func() error { return a.applyXattrs(t, e, merged) })
+}
+
+// metadata is what a privileged Apply sets on one inode, decided from the
+// entry before any of it is applied: mapping the owner can fail
+// (ErrUnmappedID), setting it all only with system call errors. The
+// fileWriter applies it on its own goroutine.
+type metadata struct {
+	chown    bool
+	uid, gid int
+	mode     uint32
+	setMode  bool
+	atime    time.Time
+	mtime    time.Time
+}
+
+// metadataOf maps e's owner and decides what t needs: no chown when t
+// already has that owner (a file we just created belongs to us, so the
+// common image of root's files unpacked as root saves one system call per
+// file), no mode for a symlink.
+func (a *applier) metadataOf(t target, e *entry) (metadata, error) {
+	uid, err := a.cfg.uids.toHost(e.uid)
+	if err != nil {
+		return metadata{}, err
 	}
 	gid, err := a.cfg.gids.toHost(e.gid)
 	if err != nil {
-		return err
+		return metadata{}, err
 	}
-	if t.fresh && t.uid == uid && t.gid == gid {
-		return nil // already so: we created it (not in a setgid directory)
-	}
-	if err := t.chown(uid, gid); err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("chown %d:%d: %w (as an unprivileged user use rootless mode; with a user namespace, "+
-				"the ids must be inside its mapping, see /etc/subuid and /etc/subgid)", uid, gid, err)
+	m := metadata{uid: uid, gid: gid, mode: e.mode, setMode: t.kind != kindSymlink}
+	m.chown = !t.fresh || t.uid != uid || t.gid != gid
+	m.atime, m.mtime = entryTimes(e)
+	return m, nil
+}
+
+// apply sets m on t in the order applyMetadata gives; xattrs, when not
+// nil, sets the xattrs between the mode and the times.
+func (m metadata) apply(t target, xattrs func() error) error {
+	if m.chown {
+		if err := t.chown(m.uid, m.gid); err != nil {
+			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("chown %d:%d: %w (as an unprivileged user use rootless mode; with a user namespace, "+
+					"the ids must be inside its mapping, see /etc/subuid and /etc/subgid)", m.uid, m.gid, err)
+			}
+			return fmt.Errorf("chown %d:%d: %w", m.uid, m.gid, err)
 		}
-		return fmt.Errorf("chown %d:%d: %w", uid, gid, err)
+	}
+	if m.setMode {
+		if err := t.chmod(m.mode); err != nil {
+			return fmt.Errorf("chmod %#o: %w", m.mode, err)
+		}
+	}
+	if xattrs != nil {
+		if err := xattrs(); err != nil {
+			return err
+		}
+	}
+	if err := t.utimes(m.atime, m.mtime); err != nil {
+		return fmt.Errorf("set times: %w", err)
 	}
 	return nil
 }

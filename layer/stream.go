@@ -18,7 +18,8 @@ import (
 // computing the DiffID and the applier parsing tar. Chunks are shared by
 // reference counting, so each byte is copied once out of the decompressor;
 // headers are then copied into the tar parser's buffers, while file data
-// goes from the chunk straight to write(2) (streamReader.sink).
+// goes from the chunk straight to write(2) (streamReader.sink), on the
+// applier's goroutine or the fileWriter's, which then holds a reference.
 // Decompression, hashing and extraction each get a core (performance.md
 // section 3: the total is then about the slowest stage, not the sum).
 const (
@@ -32,7 +33,8 @@ const (
 	// chunkQueue is how many chunks may wait for each consumer: 4 MiB of
 	// slack, so that a slow entry (a large file, a directory removal) does
 	// not stall decompression. With the chunk being filled and the one
-	// being read, at most 2*chunkQueue+3 chunks (8.75 MiB) are alive.
+	// being read, at most 2*chunkQueue+3 chunks (8.75 MiB) are alive,
+	// plus those holding data queued for the fileWriter (maxQueuedBytes).
 	chunkQueue = 16
 )
 
@@ -265,11 +267,19 @@ type streamReader struct {
 	skipped int64
 	// sink, while set, receives the bytes Read hands out, straight from
 	// the chunk: see writeData. sinkErr is its first failure.
-	sink    io.Writer
+	sink    chunkSink
 	sinkErr error
 	// pending holds bytes given back with unread: Read, Seek and drain
 	// serve them before the current chunk.
 	pending []byte
+}
+
+// chunkSink receives file data straight from the stream. c is the chunk
+// holding b, which the sink may keep past the call by taking a reference
+// (c.refs); c is nil when b is not in a chunk (bytes given back with
+// unread), and then b is valid only during the call.
+type chunkSink interface {
+	take(c *chunk, b []byte) error
 }
 
 // unread gives b back: the next reads return b before anything else. b
@@ -283,7 +293,7 @@ func (r *streamReader) unread(b []byte) {
 func (r *streamReader) readPending(p []byte) (int, error) {
 	n := min(len(p), len(r.pending))
 	if r.sink != nil {
-		if _, err := r.sink.Write(r.pending[:n]); err != nil {
+		if err := r.sink.take(nil, r.pending[:n]); err != nil {
 			r.sinkErr = err
 			return 0, err
 		}
@@ -333,7 +343,7 @@ func (r *streamReader) Read(p []byte) (int, error) {
 	}
 	n := min(len(p), r.cur.n-r.off)
 	if r.sink != nil {
-		if _, err := r.sink.Write(r.cur.buf[r.off : r.off+n]); err != nil {
+		if err := r.sink.take(r.cur, r.cur.buf[r.off:r.off+n]); err != nil {
 			r.sinkErr = err
 			return 0, err
 		}
