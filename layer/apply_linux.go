@@ -10,9 +10,11 @@ import (
 	"github.com/safeunpack/safeunpack/pathrs"
 )
 
-// writeBufferSize is the buffer for regular-file data: one write(2) per
-// MiB. os.File.ReadFrom (what io.Copy would use) falls back to a 32 KiB
-// loop, measured 63-79% slower (performance.md section 2).
+// writeBufferSize is the buffer for sparse files' data (one pwrite(2) per
+// MiB of data), and how much writeData asks for at a time; other files'
+// data goes from the stream's chunks to write(2), one call per chunk.
+// os.File.ReadFrom (what io.Copy would use) falls back to a 32 KiB loop,
+// measured 63-79% slower (performance.md section 2).
 const writeBufferSize = 1 << 20
 
 // Apply applies one layer blob, read from blob to its end, onto root, with
