@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,5 +157,93 @@ func TestFileWriterCancel(t *testing.T) {
 	}
 	if n := countFds(); n != fds {
 		t.Errorf("descriptors: %d before, %d after", fds, n)
+	}
+}
+
+// TestJobSinkOwnership: data from a chunk is kept by reference (one more
+// ref until written, given back after), and data from outside a chunk is
+// copied, since its buffer is reused after take returns.
+func TestJobSinkOwnership(t *testing.T) {
+	dir := t.TempDir()
+	fd, err := unix.Open(filepath.Join(dir, "f"), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := startFileWriter()
+	// Small pieces stay with the sink until finish: nothing is written yet.
+	s := w.newSink(&newFile{fd: fd}, "f", 0)
+	c := &chunk{buf: []byte("chunkdata"), n: 9}
+	c.refs.Store(1)
+	if err := s.take(c, c.buf[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.refs.Load(); n != 2 {
+		t.Errorf("chunk refs after take = %d, want 2", n)
+	}
+	loose := []byte("-loose")
+	if err := s.take(nil, loose); err != nil {
+		t.Fatal(err)
+	}
+	copy(loose, "XXXXXX") // the stream reuses its buffer
+	mtime := time.Unix(1e9, 0)
+	s.finish(metadata{mode: 0o640, setMode: true, atime: mtime, mtime: mtime})
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.refs.Load(); n != 1 {
+		t.Errorf("chunk refs after the write = %d, want 1", n)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "f"))
+	if err != nil || string(got) != "chunk-loose" {
+		t.Errorf("file = %q, %v; want %q", got, err, "chunk-loose")
+	}
+}
+
+// TestFileWriterQueueBound: while the writer is stuck on a write, the
+// applier can queue at most maxQueuedBytes of data; then send waits, and
+// goes on once the writer does.
+func TestFileWriterQueueBound(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	const mib = 1 << 20
+	job := func(fd int) *writeJob {
+		return &writeJob{f: &newFile{fd: fd}, pieces: []piece{{b: make([]byte, mib)}}, bytes: mib, last: true, abandoned: fd < 0}
+	}
+	w := startFileWriter()
+	w.send(&writeJob{f: &newFile{fd: p[1]}, pieces: []piece{{b: make([]byte, mib)}}, bytes: mib}) // blocks in write: the pipe holds 64 KiB
+	var sent atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2 * maxQueuedBytes / mib {
+			w.send(job(-1))
+			sent.Add(1)
+		}
+		w.send(&writeJob{f: &newFile{fd: p[1]}, last: true, abandoned: true})
+		sent.Add(1)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if n := sent.Load(); n > maxQueuedBytes/mib-1 {
+		t.Errorf("%d MiB queued behind a stuck write, bound %d MiB", n+1, maxQueuedBytes/mib)
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(p[0], buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break // the last job closed the write end
+		}
+	}
+	<-done
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if n := sent.Load(); n != 2*maxQueuedBytes/mib+1 {
+		t.Errorf("%d jobs sent, want %d", n, 2*maxQueuedBytes/mib+1)
 	}
 }
