@@ -129,7 +129,7 @@ func (t *tarReader) sequence() (*tar.Header, error) {
 		return t.handOver(seq)
 	}
 	in := bytes.NewReader(seq)
-	hdr, err := tar.NewReader(in).Next()
+	hdr, err := nextAnyName(tar.NewReader(in))
 	if err != nil || in.Len() != 0 {
 		// Let archive/tar fail (or do what it does) on the stream itself.
 		return t.handOver(seq)
@@ -211,7 +211,7 @@ func (t *tarReader) handOver(read []byte) (*tar.Header, error) {
 func (t *tarReader) slowNext() (*tar.Header, error) {
 	start := t.sr.pos
 	t.sr.skipped = 0
-	hdr, err := t.slow.Next()
+	hdr, err := nextAnyName(t.slow)
 	if err != nil {
 		return nil, err
 	}
@@ -252,4 +252,18 @@ func (t *tarReader) Read(p []byte) (int, error) {
 		t.err = err
 	}
 	return n, err
+}
+
+// nextAnyName is tr.Next, except that a name archive/tar calls insecure is
+// not an error: with GODEBUG=tarinsecurepath=0 it returns ErrInsecurePath
+// along with the header of an absolute or ".." name. Cleaning names is
+// layer's job (names.go), for every entry alike; parseUSTAR never makes
+// that check, so without this the same name would apply or fail depending
+// on which path read its header.
+func nextAnyName(tr *tar.Reader) (*tar.Header, error) {
+	hdr, err := tr.Next()
+	if hdr != nil && errors.Is(err, tar.ErrInsecurePath) {
+		err = nil
+	}
+	return hdr, err
 }

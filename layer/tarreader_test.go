@@ -406,3 +406,35 @@ func BenchmarkTarHeaders(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/entry")
 	})
 }
+
+// TestTarReaderInsecurePathGodebug: with GODEBUG=tarinsecurepath=0,
+// archive/tar's Next returns ErrInsecurePath with the header of an
+// absolute or ".." name. Names are layer's to clean (names.go), so every
+// path of tarReader returns such a header without error, as parseUSTAR
+// does, and the same layer applies the same way whatever GODEBUG says.
+func TestTarReaderInsecurePathGodebug(t *testing.T) {
+	long := "../" + strings.Repeat("d/", 150) + "pax" // too long for ustar: a PAX record
+	b := newTar(t).File("/abs", 0o644, "a").File(long, 0o644, "b")
+	b.Header(&tar.Header{Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"comment": "x"}}, nil)
+	data := b.File("../slow", 0o644, "c").Bytes()
+	t.Setenv("GODEBUG", "tarinsecurepath=0")
+	tr, stop := tarReaderFor(t, data, Limits{})
+	defer stop()
+	var names []string
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %q: %v", names, err)
+		}
+		names = append(names, hdr.Name)
+		if hdr.Name == long && tr.slow != nil {
+			t.Errorf("the PAX name %q was handed over to archive/tar", long)
+		}
+	}
+	if want := []string{"/abs", long, "GlobalHead.0.0", "../slow"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("names %q, want %q", names, want)
+	}
+}
