@@ -148,9 +148,9 @@
 // written, given their metadata and closed by the file writer through that
 // descriptor alone: the writer never resolves a path. A failure there is
 // still reported as an *EntryError naming that file, even if the applier
-// has gone on to later entries (which, in a failed Apply, changes nothing:
-// the root is left as far as the layer got either way). The writer holds
-// at most 64 descriptors and 8 MiB of data; Apply returns after it has
+// has gone on to later entries (a failed Apply leaves the root as far as
+// the layer got, for the caller to discard, as before). Its queue holds at
+// most 64 files and 8 MiB of their data; Apply returns after the writer has
 // finished or, on error, closed every file.
 //
 // # Kernel features
