@@ -59,20 +59,19 @@ type fileWriter struct {
 	done   chan struct{}
 	closed bool // jobs is closed (applier side only)
 
-	// queued is the data bytes sent and not yet written; the applier
-	// waits on room while it would exceed maxQueuedBytes.
-	qmu    sync.Mutex
+	// mu guards queued, the data bytes sent and not yet written (the
+	// applier waits on room while it would exceed maxQueuedBytes), and
+	// err, the first failure (an *EntryError), which failed announces.
+	mu     sync.Mutex
 	room   *sync.Cond
 	queued int
-
+	err    error
 	failed atomic.Bool
-	mu     sync.Mutex
-	err    error // the first failure, an *EntryError
 }
 
 func startFileWriter() *fileWriter {
 	w := &fileWriter{jobs: make(chan *writeJob, writerQueue), done: make(chan struct{})}
-	w.room = sync.NewCond(&w.qmu)
+	w.room = sync.NewCond(&w.mu)
 	go w.loop()
 	return w
 }
@@ -118,12 +117,12 @@ func (w *fileWriter) run(j *writeJob) (err error) {
 
 // send queues j, once the data queued leaves room for it.
 func (w *fileWriter) send(j *writeJob) {
-	w.qmu.Lock()
+	w.mu.Lock()
 	for w.queued > 0 && w.queued+j.bytes > maxQueuedBytes {
 		w.room.Wait()
 	}
 	w.queued += j.bytes
-	w.qmu.Unlock()
+	w.mu.Unlock()
 	w.jobs <- j
 }
 
@@ -132,9 +131,9 @@ func (w *fileWriter) written(n int) {
 	if n == 0 {
 		return
 	}
-	w.qmu.Lock()
+	w.mu.Lock()
 	w.queued -= n
-	w.qmu.Unlock()
+	w.mu.Unlock()
 	w.room.Signal()
 }
 
