@@ -81,10 +81,13 @@ func (w *fileWriter) loop() {
 	for j := range w.jobs {
 		err := w.run(j)
 		w.written(j.bytes)
-		if err != nil && w.failed.CompareAndSwap(false, true) {
+		if err != nil && !w.failed.Load() {
+			// err is set before failed, so that whoever sees failed
+			// finds it.
 			w.mu.Lock()
 			w.err = &EntryError{Entry: j.entry, Offset: j.offset, Err: err}
 			w.mu.Unlock()
+			w.failed.Store(true)
 		}
 	}
 }
