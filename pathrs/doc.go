@@ -51,8 +51,8 @@
 //
 // The default backend is openat2(2) (Linux 5.6): one system call per
 // lookup, scoped by the kernel. When the kernel answers EAGAIN (a rename
-// raced a ".." walk) the call is retried up to 128 times within a few
-// milliseconds, then unix.EAGAIN is returned. When openat2 is unusable
+// raced a ".." walk) the call is retried at least 128 times and for at
+// least 5 ms, then unix.EAGAIN is returned. When openat2 is unusable
 // (ENOSYS on an old kernel, or a seccomp filter denying it) a userspace
 // walker emulates RESOLVE_IN_ROOT with openat(O_PATH|O_NOFOLLOW) one
 // component at a time; after every ".." it checks, through the verified

@@ -84,9 +84,7 @@ func FuzzResolve(f *testing.F) {
 			if oraclePath == "" {
 				oraclePath = "." // our API treats "" as the root
 			}
-			kfd, kerr := unix.Openat2(rootfd, oraclePath, &unix.OpenHow{
-				Flags: uint64(flags | unix.O_CLOEXEC), Resolve: resolveFlags,
-			})
+			kfd, kerr := kernelOracle(rootfd, oraclePath, flags)
 			efd, eerr := r.openInRoot(unsafePath, flags)
 			if kerr != nil || eerr != nil {
 				if kerr == nil {
@@ -131,4 +129,23 @@ func describeTree(root string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// kernelOracleRetries bounds the oracle's EAGAIN retries. The kernel fails a
+// ".." walk with EAGAIN after a rename anywhere on the system, and the other
+// test binaries of `go test ./...` rename a lot; a fixed tree is never
+// renamed, so EAGAIN is only ever noise here.
+const kernelOracleRetries = 100000
+
+// kernelOracle is the scoped openat2 lookup the emulated resolver is compared
+// with, issued directly (not through pathrs) and retried on EAGAIN.
+func kernelOracle(rootfd int, unsafePath string, flags int) (int, error) {
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: resolveFlags}
+	for range kernelOracleRetries {
+		fd, err := unix.Openat2(rootfd, unsafePath, how)
+		if !errors.Is(err, unix.EAGAIN) {
+			return fd, err
+		}
+	}
+	return -1, unix.EAGAIN
 }

@@ -9,15 +9,18 @@ import (
 	"github.com/safeunpack/safeunpack/internal/linux"
 )
 
-// openat2MaxRetries bounds how often a scoped openat2(2) is re-issued when
-// the kernel answers EAGAIN (a rename or mount raced with a ".." walk).
-// libpathrs and filepath-securejoin moved from 32 to 128 after measuring
-// ~3% versus ~0.1% failures under a rename storm (performance.md).
+// openat2MaxRetries is the least number of times a scoped openat2(2) is
+// re-issued when the kernel answers EAGAIN (a rename or mount anywhere on
+// the system raced with a ".." walk). libpathrs and filepath-securejoin moved
+// from 32 to 128 after measuring ~3% versus ~0.1% failures under a rename
+// storm (performance.md).
 const openat2MaxRetries = 128
 
-// openat2Deadline bounds the wall-clock time spent retrying EAGAIN, so a
-// sustained rename storm yields a prompt unix.EAGAIN the caller can handle
-// instead of a stall (runc uses 2 ms around the same call).
+// openat2Deadline is the least wall-clock time spent retrying EAGAIN before
+// unix.EAGAIN is returned: runc retries the same call for 2 ms. Retrying
+// stops once both bounds are passed, so a thread descheduled between two
+// attempts (one time slice on a loaded machine is several ms) still makes
+// all of them, and a sustained rename storm still ends promptly.
 const openat2Deadline = 5 * time.Millisecond
 
 // resolveFlags are the openat2 scoping flags of every in-root lookup.
@@ -76,7 +79,7 @@ func openat2InRoot(rootfd int, unsafePath string, flags int) (int, error) {
 		}
 		if i == 0 {
 			start = time.Now()
-		} else if i >= openat2MaxRetries || time.Since(start) > openat2Deadline {
+		} else if i >= openat2MaxRetries && time.Since(start) > openat2Deadline {
 			return -1, unix.EAGAIN
 		}
 	}
