@@ -2,6 +2,8 @@ package pathrs
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -74,6 +76,27 @@ func TestOpenat2EAGAINRetries(t *testing.T) {
 		}
 		if *calls < openat2MaxRetries+1 {
 			t.Fatalf("gave up after %d calls, want at least %d", *calls, openat2MaxRetries+1)
+		}
+	})
+	t.Run("no downgrade", func(t *testing.T) {
+		// A storm an attacker can cause must not move a Root onto the
+		// emulated walker, which would open this existing path.
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenRootWithOptions(dir, RootOptions{Resolver: ResolverAuto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		fakeOpenat2(t, 1<<30, nil)
+		fd, err := r.openInRoot("d/../d", unix.O_PATH)
+		if err == nil {
+			unix.Close(fd)
+		}
+		if !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("openInRoot under an endless EAGAIN storm: %v, want EAGAIN", err)
 		}
 	})
 }
